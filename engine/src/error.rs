@@ -1,0 +1,179 @@
+//! Engine errors: each knows whose fault it is, whether a retry may help, and a
+//! low-cardinality `kind()` for metric labels. Mapping to HTTP happens once, in the api crate.
+
+use std::time::Duration;
+
+/// Who caused a failure. Decides the HTTP class and whether details may be shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The request was wrong; the client may be told exactly why.
+    Client,
+    /// The provider failed or refused; details stay inside.
+    Upstream,
+    /// The gateway itself failed; details stay inside.
+    Internal,
+}
+
+/// A request body the gateway refuses before anything is sent upstream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("request body has a duplicate key `{0}`")]
+    DuplicateKey(String),
+    #[error("request body is nested deeper than {0} levels")]
+    TooDeep(usize),
+    #[error("request body must be a JSON object")]
+    NotAnObject,
+    #[error("`{0}` is required")]
+    MissingField(&'static str),
+    #[error("`{field}` {reason}")]
+    InvalidField {
+        field: &'static str,
+        reason: &'static str,
+    },
+    #[error(
+        "`{0}` is not accepted: upstream endpoints and credentials are set by the gateway operator"
+    )]
+    OverrideField(String),
+}
+
+impl RequestError {
+    /// The body field the error is about, for the OpenAI `param` member.
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            RequestError::MissingField(field) | RequestError::InvalidField { field, .. } => {
+                Some(field)
+            }
+            RequestError::OverrideField(field) | RequestError::DuplicateKey(field) => Some(field),
+            _ => None,
+        }
+    }
+
+    /// Low-cardinality label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RequestError::InvalidJson(_) => "invalid_json",
+            RequestError::DuplicateKey(_) => "duplicate_key",
+            RequestError::TooDeep(_) => "too_deep",
+            RequestError::NotAnObject => "not_an_object",
+            RequestError::MissingField(_) => "missing_field",
+            RequestError::InvalidField { .. } => "invalid_field",
+            RequestError::OverrideField(_) => "override_field",
+        }
+    }
+}
+
+/// A failure talking to a provider. Never carries upstream bodies or credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("could not connect to the provider")]
+    Connect,
+    #[error("the provider address is not allowed")]
+    EgressDenied,
+    #[error("the provider did not answer in time")]
+    Timeout,
+    #[error("the provider rate-limited the request")]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("the provider rejected the gateway's credentials")]
+    Unauthorized,
+    /// A 4xx the client caused (bad parameter, unknown model upstream, context too long).
+    /// `message` is the provider's own message, already scrubbed and truncated.
+    #[error("the provider rejected the request: {message}")]
+    BadRequest { status: u16, message: String },
+    #[error("the provider failed with status {0}")]
+    Status(u16),
+    #[error("the provider answered with a redirect, which the gateway never follows")]
+    Redirect,
+    #[error("the provider's response was malformed")]
+    Malformed,
+    #[error("the provider's response was larger than allowed")]
+    TooLarge,
+    #[error("the provider's stream broke off")]
+    StreamInterrupted,
+}
+
+impl UpstreamError {
+    pub fn fault(&self) -> Fault {
+        match self {
+            UpstreamError::BadRequest { .. } => Fault::Client,
+            _ => Fault::Upstream,
+        }
+    }
+
+    /// Whether another attempt (on this or another deployment) may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            UpstreamError::Connect
+                | UpstreamError::Timeout
+                | UpstreamError::RateLimited { .. }
+                | UpstreamError::Status(500..=599)
+        )
+    }
+
+    /// Low-cardinality label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UpstreamError::Connect => "upstream_connect",
+            UpstreamError::EgressDenied => "egress_denied",
+            UpstreamError::Timeout => "upstream_timeout",
+            UpstreamError::RateLimited { .. } => "upstream_rate_limited",
+            UpstreamError::Unauthorized => "upstream_unauthorized",
+            UpstreamError::BadRequest { .. } => "upstream_bad_request",
+            UpstreamError::Status(_) => "upstream_status",
+            UpstreamError::Redirect => "upstream_redirect",
+            UpstreamError::Malformed => "upstream_malformed",
+            UpstreamError::TooLarge => "upstream_too_large",
+            UpstreamError::StreamInterrupted => "upstream_stream_interrupted",
+        }
+    }
+}
+
+/// Anything the engine can fail with while serving one request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error("no model named `{0}` is configured")]
+    UnknownModel(String),
+    /// Every deployment of the group is cooling down after 429s.
+    #[error("every deployment of this model is cooling down")]
+    AllCoolingDown { retry_after: Duration },
+    #[error("the gateway is overloaded")]
+    Overloaded,
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl EngineError {
+    pub fn fault(&self) -> Fault {
+        match self {
+            EngineError::Request(_) | EngineError::UnknownModel(_) => Fault::Client,
+            EngineError::Upstream(e) => e.fault(),
+            EngineError::AllCoolingDown { .. } => Fault::Upstream,
+            EngineError::Overloaded | EngineError::Internal(_) => Fault::Internal,
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            EngineError::Upstream(e) => e.is_retryable(),
+            EngineError::Overloaded | EngineError::AllCoolingDown { .. } => true,
+            _ => false,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EngineError::Request(e) => e.kind(),
+            EngineError::Upstream(e) => e.kind(),
+            EngineError::UnknownModel(_) => "unknown_model",
+            EngineError::AllCoolingDown { .. } => "cooling_down",
+            EngineError::Overloaded => "overloaded",
+            EngineError::Internal(_) => "internal",
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The vendor table: base URL, auth style and quirk flags per OpenAI-compatible vendor.
+
+use serde::Deserialize;
+
+/// How the provider credential is presented upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthStyle {
+    /// `Authorization: Bearer <credential>`.
+    Bearer,
+    /// `api-key: <credential>` (Azure OpenAI style).
+    ApiKeyHeader,
+}
+
+/// How a vendor reports token usage on streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamUsage {
+    /// Usage arrives only when asked with `stream_options.include_usage` (OpenAI, vLLM, ...).
+    OnRequest,
+    /// Usage always arrives in the last chunk and `stream_options` is rejected or ignored.
+    Always,
+}
+
+/// Static facts about one vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VendorProfile {
+    /// Used when the config gives no `base_url`; `None` means the config must give one.
+    pub default_base_url: Option<&'static str>,
+    pub auth: AuthStyle,
+    /// Whether a credential is mandatory for this vendor.
+    pub requires_credential: bool,
+    pub stream_usage: StreamUsage,
+}
+
+/// The OpenAI-compatible vendors Portcullis knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vendor {
+    Openai,
+    /// Any other server speaking the OpenAI chat completions dialect.
+    OpenaiCompatible,
+    Vllm,
+    Ollama,
+    Groq,
+    Mistral,
+    Together,
+    Deepseek,
+    Openrouter,
+    Fireworks,
+}
+
+impl Vendor {
+    /// Every vendor, for docs and error messages.
+    pub const ALL: [Vendor; 10] = [
+        Vendor::Openai,
+        Vendor::OpenaiCompatible,
+        Vendor::Vllm,
+        Vendor::Ollama,
+        Vendor::Groq,
+        Vendor::Mistral,
+        Vendor::Together,
+        Vendor::Deepseek,
+        Vendor::Openrouter,
+        Vendor::Fireworks,
+    ];
+
+    /// The config spelling of this vendor.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vendor::Openai => "openai",
+            Vendor::OpenaiCompatible => "openai_compatible",
+            Vendor::Vllm => "vllm",
+            Vendor::Ollama => "ollama",
+            Vendor::Groq => "groq",
+            Vendor::Mistral => "mistral",
+            Vendor::Together => "together",
+            Vendor::Deepseek => "deepseek",
+            Vendor::Openrouter => "openrouter",
+            Vendor::Fireworks => "fireworks",
+        }
+    }
+
+    /// The row of the vendor table for this vendor.
+    pub fn profile(self) -> VendorProfile {
+        let hosted = |url| VendorProfile {
+            default_base_url: Some(url),
+            auth: AuthStyle::Bearer,
+            requires_credential: true,
+            stream_usage: StreamUsage::OnRequest,
+        };
+        let self_hosted = |url| VendorProfile {
+            default_base_url: url,
+            auth: AuthStyle::Bearer,
+            requires_credential: false,
+            stream_usage: StreamUsage::OnRequest,
+        };
+        match self {
+            Vendor::Openai => hosted("https://api.openai.com/v1"),
+            Vendor::OpenaiCompatible => self_hosted(None),
+            Vendor::Vllm => self_hosted(None),
+            Vendor::Ollama => self_hosted(Some("http://127.0.0.1:11434/v1")),
+            Vendor::Groq => hosted("https://api.groq.com/openai/v1"),
+            Vendor::Mistral => VendorProfile {
+                stream_usage: StreamUsage::Always,
+                ..hosted("https://api.mistral.ai/v1")
+            },
+            Vendor::Together => hosted("https://api.together.xyz/v1"),
+            Vendor::Deepseek => hosted("https://api.deepseek.com/v1"),
+            Vendor::Openrouter => hosted("https://openrouter.ai/api/v1"),
+            Vendor::Fireworks => hosted("https://api.fireworks.ai/inference/v1"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosted_vendors_have_https_defaults_and_need_credentials() {
+        for vendor in Vendor::ALL {
+            let profile = vendor.profile();
+            if let Some(url) = profile.default_base_url
+                && profile.requires_credential
+            {
+                assert!(
+                    url.starts_with("https://"),
+                    "{} uses {url}",
+                    vendor.as_str()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn config_spelling_round_trips() {
+        for vendor in Vendor::ALL {
+            let parsed: Vendor =
+                serde_json::from_value(serde_json::json!(vendor.as_str())).unwrap();
+            assert_eq!(parsed, vendor);
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The client's chat request, validated at the boundary.
+//!
+//! The body is parsed once, strictly ([`strict_json`]), checked for the fields the gateway
+//! must understand (`model`, `messages`, `stream`, `stream_options`) and for fields that would
+//! let a client steer the gateway (`api_base`, `api_key`, ...). Everything else is kept and
+//! forwarded, so new OpenAI parameters work without a gateway release. The upstream body is
+//! re-serialised from this validated value; the client's raw bytes are never forwarded.
+
+pub mod strict_json;
+
+use serde_json::{Map, Value};
+
+use crate::error::RequestError;
+
+/// Body fields that other gateways interpret as "send this request elsewhere" or "use this
+/// credential". Portcullis takes upstreams and credentials from its config only, so a client
+/// sending any of these is refused rather than silently ignored.
+pub const OVERRIDE_FIELDS: &[&str] = &[
+    "api_base",
+    "base_url",
+    "api_key",
+    "api_version",
+    "api_type",
+    "azure_endpoint",
+    "azure_ad_token",
+    "azure_deployment",
+    "extra_headers",
+    "extra_query",
+    "headers",
+    "custom_llm_provider",
+    "organization",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_region_name",
+    "aws_profile_name",
+    "vertex_project",
+    "vertex_location",
+    "vertex_credentials",
+    "litellm_params",
+    "mock_response",
+    "proxy",
+];
+
+/// Longest accepted model name.
+const MAX_MODEL_LEN: usize = 256;
+
+/// A validated chat completions request.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    body: Map<String, Value>,
+    model: String,
+    stream: bool,
+    client_wants_usage: bool,
+    max_tokens: Option<u64>,
+}
+
+impl ChatRequest {
+    /// Parses and validates a request body.
+    pub fn parse(bytes: &[u8], max_depth: usize) -> Result<ChatRequest, RequestError> {
+        let Value::Object(body) = strict_json::parse_strict(bytes, max_depth)? else {
+            return Err(RequestError::NotAnObject);
+        };
+        if let Some(field) = body.keys().find(|k| is_override_field(k)) {
+            return Err(RequestError::OverrideField(field.clone()));
+        }
+        let model = match body.get("model") {
+            None | Some(Value::Null) => return Err(RequestError::MissingField("model")),
+            Some(Value::String(m)) if valid_model_name(m) => m.clone(),
+            Some(_) => {
+                return Err(RequestError::InvalidField {
+                    field: "model",
+                    reason: "must be a non-empty string of at most 256 printable characters",
+                });
+            }
+        };
+        match body.get("messages") {
+            None => return Err(RequestError::MissingField("messages")),
+            Some(Value::Array(items)) if !items.is_empty() => {}
+            Some(_) => {
+                return Err(RequestError::InvalidField {
+                    field: "messages",
+                    reason: "must be a non-empty array",
+                });
+            }
+        }
+        let stream = match body.get("stream") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(RequestError::InvalidField {
+                    field: "stream",
+                    reason: "must be a boolean",
+                });
+            }
+        };
+        let client_wants_usage = match body.get("stream_options") {
+            None | Some(Value::Null) => false,
+            Some(Value::Object(options)) => match options.get("include_usage") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => {
+                    return Err(RequestError::InvalidField {
+                        field: "stream_options",
+                        reason: "`include_usage` must be a boolean",
+                    });
+                }
+            },
+            Some(_) => {
+                return Err(RequestError::InvalidField {
+                    field: "stream_options",
+                    reason: "must be an object",
+                });
+            }
+        };
+        let max_tokens =
+            token_cap(&body, "max_completion_tokens")?.or(token_cap(&body, "max_tokens")?);
+        Ok(ChatRequest {
+            body,
+            model,
+            stream,
+            client_wants_usage,
+            max_tokens,
+        })
+    }
+
+    /// The public model name the client asked for.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    pub fn is_stream(&self) -> bool {
+        self.stream
+    }
+
+    /// Whether the client asked for the usage chunk on a stream.
+    pub fn client_wants_usage(&self) -> bool {
+        self.client_wants_usage
+    }
+
+    /// `max_completion_tokens`, else `max_tokens`, if the client bounded the completion.
+    pub fn max_tokens(&self) -> Option<u64> {
+        self.max_tokens
+    }
+
+    /// The body to send upstream: the validated request with the deployment's model name
+    /// and, on streams where the vendor needs asking, `stream_options.include_usage = true`
+    /// so the gateway can account tokens.
+    pub fn upstream_body(&self, upstream_model: &str, ask_stream_usage: bool) -> Vec<u8> {
+        let mut body = self.body.clone();
+        body.insert("model".to_owned(), Value::String(upstream_model.to_owned()));
+        if self.stream && ask_stream_usage {
+            let options = body
+                .entry("stream_options")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(options) = options {
+                options.insert("include_usage".to_owned(), Value::Bool(true));
+            } else {
+                *options = serde_json::json!({ "include_usage": true });
+            }
+        }
+        // Serialising a `Map<String, Value>` cannot fail: keys are strings, numbers finite.
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+fn is_override_field(key: &str) -> bool {
+    OVERRIDE_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(key))
+}
+
+fn valid_model_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= MAX_MODEL_LEN && !name.chars().any(char::is_control)
+}
+
+fn token_cap(body: &Map<String, Value>, field: &'static str) -> Result<Option<u64>, RequestError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_u64().map(Some).ok_or(RequestError::InvalidField {
+            field,
+            reason: "must be a non-negative integer",
+        }),
+        Some(_) => Err(RequestError::InvalidField {
+            field,
+            reason: "must be a non-negative integer",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> Result<ChatRequest, RequestError> {
+        ChatRequest::parse(body.as_bytes(), 64)
+    }
+
+    const OK: &str = r#"{"model":"gpt","messages":[{"role":"user","content":"hi"}]}"#;
+
+    #[test]
+    fn parses_a_minimal_request() {
+        let req = parse(OK).unwrap();
+        assert_eq!(req.model(), "gpt");
+        assert!(!req.is_stream());
+        assert!(!req.client_wants_usage());
+        assert_eq!(req.max_tokens(), None);
+    }
+
+    #[test]
+    fn rejects_every_override_field_in_any_case() {
+        for field in OVERRIDE_FIELDS {
+            let body = format!(
+                r#"{{"model":"gpt","messages":[{{"role":"user","content":"x"}}],"{}":"http://evil"}}"#,
+                field.to_uppercase()
+            );
+            let err = parse(&body).unwrap_err();
+            assert!(
+                matches!(err, RequestError::OverrideField(_)),
+                "{field}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn requires_model_and_messages() {
+        assert_eq!(
+            parse(r#"{"messages":[{}]}"#).unwrap_err(),
+            RequestError::MissingField("model")
+        );
+        assert_eq!(
+            parse(r#"{"model":"m"}"#).unwrap_err(),
+            RequestError::MissingField("messages")
+        );
+        assert!(matches!(
+            parse(r#"{"model":"","messages":[{}]}"#).unwrap_err(),
+            RequestError::InvalidField { field: "model", .. }
+        ));
+        assert!(matches!(
+            parse(r#"{"model":"m","messages":[]}"#).unwrap_err(),
+            RequestError::InvalidField {
+                field: "messages",
+                ..
+            }
+        ));
+        assert_eq!(parse("[1]").unwrap_err(), RequestError::NotAnObject);
+    }
+
+    #[test]
+    fn reads_stream_usage_and_token_caps() {
+        let req = parse(
+            r#"{"model":"m","messages":[{}],"stream":true,"stream_options":{"include_usage":true},"max_tokens":7,"max_completion_tokens":9}"#,
+        )
+        .unwrap();
+        assert!(req.is_stream());
+        assert!(req.client_wants_usage());
+        assert_eq!(req.max_tokens(), Some(9));
+        assert!(matches!(
+            parse(r#"{"model":"m","messages":[{}],"stream":"yes"}"#).unwrap_err(),
+            RequestError::InvalidField {
+                field: "stream",
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse(r#"{"model":"m","messages":[{}],"max_tokens":-1}"#).unwrap_err(),
+            RequestError::InvalidField {
+                field: "max_tokens",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn upstream_body_swaps_model_keeps_unknown_params_and_asks_for_usage() {
+        let req = parse(
+            r#"{"model":"public","messages":[{"role":"user","content":"x"}],"stream":true,"new_openai_param":{"a":1}}"#,
+        )
+        .unwrap();
+        let body: Value = serde_json::from_slice(&req.upstream_body("upstream-7b", true)).unwrap();
+        assert_eq!(body["model"], "upstream-7b");
+        assert_eq!(body["new_openai_param"]["a"], 1);
+        assert_eq!(body["stream_options"]["include_usage"], true);
+        let plain: Value = serde_json::from_slice(&req.upstream_body("u", false)).unwrap();
+        assert!(plain.get("stream_options").is_none());
+    }
+
+    #[test]
+    fn upstream_body_leaves_non_streams_alone() {
+        let req = parse(OK).unwrap();
+        let body: Value = serde_json::from_slice(&req.upstream_body("u", true)).unwrap();
+        assert!(body.get("stream_options").is_none());
+        assert_eq!(body["messages"][0]["content"], "hi");
+    }
+}
