@@ -119,6 +119,8 @@ pub struct StreamSummary {
     /// The client went away before the end.
     pub client_gone: bool,
     pub events: u64,
+    /// When the first bytes were handed to the client.
+    pub first_forwarded: Option<Instant>,
 }
 
 type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
@@ -134,6 +136,7 @@ pub struct RelayStream {
     lease: RoutedLease,
     sent: Instant,
     first_byte: Option<Duration>,
+    first_forwarded: Option<Instant>,
     on_finish: Option<Finish>,
     finished: bool,
 }
@@ -162,6 +165,7 @@ impl RelayStream {
             lease,
             sent,
             first_byte: None,
+            first_forwarded: None,
             on_finish: None,
             finished: false,
         }
@@ -198,6 +202,7 @@ impl RelayStream {
             error,
             client_gone,
             events: self.relay.events(),
+            first_forwarded: self.first_forwarded,
         };
         if let Some(f) = self.on_finish.take() {
             f(summary);
@@ -228,7 +233,12 @@ impl Stream for RelayStream {
                     }
                     match this.relay.push(chunk) {
                         Ok(out) if out.is_empty() => continue,
-                        Ok(out) => return Poll::Ready(Some(Ok(out))),
+                        Ok(out) => {
+                            if this.first_forwarded.is_none() {
+                                this.first_forwarded = Some(Instant::now());
+                            }
+                            return Poll::Ready(Some(Ok(out)));
+                        }
                         Err(SseError::EventTooLarge(_)) => {
                             return this.fail(UpstreamError::TooLarge);
                         }

@@ -1,0 +1,160 @@
+//! Who is calling: virtual keys on the public listener, the master key on the admin one.
+//!
+//! A presented key is hashed (HMAC-SHA256 with the pepper) and looked up by hash; the
+//! plaintext is never stored or logged. The master key is compared in constant time and
+//! is never accepted on the public listener, nor a virtual key on the admin listener.
+
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use portcullis_storage::{KeyHash, KeyHasher, KeyStore, VirtualKey};
+
+use crate::error::ApiError;
+use crate::headers;
+
+/// Longest credential considered at all; longer ones are rejected without hashing.
+const MAX_KEY_LEN: usize = 512;
+
+/// Checks credentials for both listeners.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    hasher: KeyHasher,
+    store: Arc<dyn KeyStore>,
+    master: Option<KeyHash>,
+}
+
+impl Authenticator {
+    pub fn new(hasher: KeyHasher, store: Arc<dyn KeyStore>, master_key: Option<&str>) -> Self {
+        let master = master_key.map(|k| hasher.hash(k));
+        Self {
+            hasher,
+            store,
+            master,
+        }
+    }
+
+    pub fn hasher(&self) -> &KeyHasher {
+        &self.hasher
+    }
+
+    /// The virtual key presented with `req`, or 401.
+    pub async fn virtual_key(&self, req: &HttpRequest) -> Result<VirtualKey, ApiError> {
+        let presented = presented_key(req).ok_or(ApiError::Unauthorized)?;
+        let hash = self.hasher.hash(presented);
+        match self.store.get(&hash).await {
+            Ok(Some(key)) => Ok(key),
+            Ok(None) => Err(ApiError::Unauthorized),
+            Err(_) => Err(ApiError::Internal("key store unavailable")),
+        }
+    }
+
+    /// Whether `req` carries the master key. Always false when none is configured.
+    pub fn is_master(&self, req: &HttpRequest) -> bool {
+        match (&self.master, presented_key(req)) {
+            (Some(master), Some(presented)) => self.hasher.matches(presented, master),
+            _ => false,
+        }
+    }
+}
+
+/// The credential from `Authorization: Bearer <key>` or, failing that, `x-api-key`.
+pub fn presented_key(req: &HttpRequest) -> Option<&str> {
+    let from_bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    let key = from_bearer.or_else(|| {
+        req.headers()
+            .get(headers::API_KEY)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    })?;
+    (!key.is_empty() && key.len() <= MAX_KEY_LEN).then_some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+    use portcullis_storage::{KeyId, MemoryKeyStore, ModelAccess};
+
+    fn authenticator() -> Authenticator {
+        let hasher = KeyHasher::new(b"pepper");
+        let store = MemoryKeyStore::new();
+        let key = VirtualKey {
+            id: KeyId("team".into()),
+            models: ModelAccess::All,
+        };
+        store
+            .insert(hasher.hash("sk-virtual-key-0001"), key)
+            .unwrap();
+        Authenticator::new(
+            hasher,
+            Arc::new(store),
+            Some("master-key-master-key-master-key-1"),
+        )
+    }
+
+    #[actix_web::test]
+    async fn accepts_bearer_and_x_api_key() {
+        let auth = authenticator();
+        let req = TestRequest::default()
+            .insert_header(("authorization", "Bearer sk-virtual-key-0001"))
+            .to_http_request();
+        assert_eq!(&*auth.virtual_key(&req).await.unwrap().id.0, "team");
+        let req = TestRequest::default()
+            .insert_header(("x-api-key", "sk-virtual-key-0001"))
+            .to_http_request();
+        assert!(auth.virtual_key(&req).await.is_ok());
+    }
+
+    #[actix_web::test]
+    async fn rejects_missing_wrong_and_oversized_keys() {
+        let auth = authenticator();
+        let req = TestRequest::default().to_http_request();
+        assert!(matches!(
+            auth.virtual_key(&req).await,
+            Err(ApiError::Unauthorized)
+        ));
+        let req = TestRequest::default()
+            .insert_header(("authorization", "Bearer nope"))
+            .to_http_request();
+        assert!(matches!(
+            auth.virtual_key(&req).await,
+            Err(ApiError::Unauthorized)
+        ));
+        let req = TestRequest::default()
+            .insert_header(("authorization", "Basic sk-virtual-key-0001"))
+            .to_http_request();
+        assert!(matches!(
+            auth.virtual_key(&req).await,
+            Err(ApiError::Unauthorized)
+        ));
+        let long = format!("Bearer {}", "a".repeat(600));
+        let req = TestRequest::default()
+            .insert_header(("authorization", long))
+            .to_http_request();
+        assert!(presented_key(&req).is_none());
+    }
+
+    #[actix_web::test]
+    async fn master_and_virtual_keys_are_disjoint() {
+        let auth = authenticator();
+        let master = TestRequest::default()
+            .insert_header(("authorization", "Bearer master-key-master-key-master-key-1"))
+            .to_http_request();
+        assert!(auth.is_master(&master));
+        assert!(auth.virtual_key(&master).await.is_err());
+        let virt = TestRequest::default()
+            .insert_header(("authorization", "Bearer sk-virtual-key-0001"))
+            .to_http_request();
+        assert!(!auth.is_master(&virt));
+        let none = Authenticator::new(KeyHasher::new(b"p"), Arc::new(MemoryKeyStore::new()), None);
+        assert!(!none.is_master(&master));
+    }
+}

@@ -1,0 +1,141 @@
+//! One test per validation rule: each names the field path and says why.
+
+use super::*;
+
+#[test]
+fn duplicate_provider_names_are_refused() {
+    let text = VALID.replace("- name: local", "- name: openai");
+    let message = error_of(&text);
+    assert!(
+        message.contains("providers[1].name: duplicate provider name \"openai\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn unknown_provider_in_a_deployment_is_named_with_its_path() {
+    let text = VALID.replace("      - provider: local\n", "      - provider: opneai\n");
+    let message = error_of(&text);
+    assert!(
+        message.contains("models[1].deployments[0].provider: no provider named \"opneai\" at line"),
+        "{message}"
+    );
+}
+
+#[test]
+fn unknown_model_in_a_key_is_refused() {
+    let text = VALID.replace("models: [gpt-4o-mini]", "models: [gpt-4o-mini, gpt-5]");
+    let message = error_of(&text);
+    assert!(
+        message.contains("keys[0].models[1]: no model named \"gpt-5\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn star_grants_every_model_and_must_stand_alone() {
+    let text = VALID.replace("models: [gpt-4o-mini]", "models: [\"*\"]");
+    assert_eq!(load(&text).unwrap().keys[0].models, ModelAccess::All);
+    let text = VALID.replace("models: [gpt-4o-mini]", "models: [\"*\", llama]");
+    assert!(error_of(&text).contains("keys[0].models"));
+}
+
+#[test]
+fn short_virtual_key_is_refused() {
+    let env = env_of(&[
+        ("OPENAI_API_KEY", OPENAI_KEY),
+        ("TEAM_A_KEY", "short"),
+        ("MASTER", MASTER_KEY),
+    ]);
+    let err = Config::from_yaml_str(VALID, &env).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("keys[0].key: must be at least 16 characters"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = VALID
+        .replace("- name: local", "- name: openai")
+        .replace("models: [gpt-4o-mini]", "models: [gpt-5]");
+    let err = load(&text).unwrap_err();
+    let paths: Vec<&str> = err.problems().iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "providers[1].name",
+            "models[1].deployments[0].provider",
+            "keys[0].models[0]"
+        ],
+        "{err}"
+    );
+}
+
+#[test]
+fn zero_weights_everywhere_are_refused() {
+    let text = VALID.replace("weight: 3", "weight: 0");
+    assert!(error_of(&text).contains("models[1].deployments: every deployment has weight 0"));
+}
+
+#[test]
+fn production_requires_master_key_loopback_admin_and_https() {
+    let production = format!("mode: production\n{VALID}");
+    load(&production).unwrap();
+
+    let no_master = production.replace("  master_key: env:MASTER\n", "");
+    assert!(error_of(&no_master).contains("auth.master_key: is required in production"));
+
+    let weak = env_of(&[
+        ("OPENAI_API_KEY", OPENAI_KEY),
+        ("TEAM_A_KEY", TEAM_KEY),
+        ("MASTER", "only-twenty-chars-xx"),
+    ]);
+    let err = Config::from_yaml_str(&production, &weak)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("auth.master_key: must be at least 32 characters"),
+        "{err}"
+    );
+    assert!(!err.contains("only-twenty"), "{err}");
+
+    let public_admin = production.replace(
+        "  listen: 127.0.0.1:0\n",
+        "  listen: 127.0.0.1:0\n  admin_listen: 0.0.0.0:4001\n",
+    );
+    assert!(error_of(&public_admin).contains("server.admin_listen: must be a loopback address"));
+    // The same admin bind is accepted in development.
+    load(&public_admin.replace("mode: production\n", "")).unwrap();
+
+    let plain_http = production.replace(
+        "    vendor: openai\n",
+        "    vendor: openai\n    base_url: http://api.example.com/v1\n",
+    );
+    assert!(error_of(&plain_http).contains("providers[0].base_url: must use https in production"));
+}
+
+#[test]
+fn private_literal_ip_is_refused_unless_allowed() {
+    let text = VALID.replace("    allow_private_network: true\n", "");
+    let message = error_of(&text);
+    assert!(
+        message.contains("providers[1].base_url: host 127.0.0.1 is a loopback address"),
+        "{message}"
+    );
+
+    let metadata = VALID
+        .replace("http://127.0.0.1:8000/v1/", "http://169.254.169.254/latest")
+        .replace("    allow_private_network: true\n", "");
+    assert!(error_of(&metadata).contains("cloud metadata"));
+}
+
+#[test]
+fn vendor_without_default_base_url_requires_one() {
+    let text = VALID.replace("    base_url: http://127.0.0.1:8000/v1/\n", "");
+    assert!(
+        error_of(&text)
+            .contains("providers[1].base_url: is required: vendor vllm has no default base URL")
+    );
+}

@@ -1,0 +1,136 @@
+//! `portcullis demo`: a working gateway with no provider account and no config file.
+//!
+//! Starts the mock upstream from `portcullis-loadtest` in-process as the only provider,
+//! generates a demo virtual key and master key, and prints a curl command and an OpenAI SDK
+//! snippet that work as printed. Nothing is written to disk.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use portcullis_engine::provider::Vendor;
+use portcullis_engine::{
+    DeploymentSpec, GatewaySpec, ModelGroupSpec, ProviderSpec, UpstreamTimeouts,
+};
+use portcullis_loadtest::mock::{MockOptions, MockUpstream};
+use secrecy::SecretString;
+
+use crate::config::{Config, KeyConfig, Mode, ModelAccess, ServerConfig};
+use crate::keygen;
+
+/// The public model name the demo serves.
+pub const DEMO_MODEL: &str = "demo-model";
+
+/// What the demo started, and the credentials to use it.
+#[derive(Debug)]
+pub struct Demo {
+    pub config: Config,
+    pub mock: MockUpstream,
+    pub virtual_key: String,
+    pub master_key: String,
+}
+
+/// Starts the mock upstream and builds the demo config (the gateway is started by the caller).
+pub async fn prepare(listen: SocketAddr, admin_listen: SocketAddr) -> anyhow::Result<Demo> {
+    let mock = MockUpstream::start(MockOptions {
+        record: false,
+        ..MockOptions::default()
+    })
+    .await?;
+    let virtual_key = keygen::generate_key()?;
+    let master_key = keygen::generate_key()?;
+    let provider = ProviderSpec {
+        name: "mock".into(),
+        vendor: Vendor::OpenaiCompatible,
+        base_url: mock.base_url().parse()?,
+        credential: None,
+        timeouts: UpstreamTimeouts::default(),
+        allow_private_network: true,
+        max_response_bytes: 32 << 20,
+        max_event_bytes: 1 << 20,
+    };
+    let config = Config {
+        mode: Mode::Development,
+        server: ServerConfig {
+            listen,
+            admin_listen,
+            workers: 2,
+            max_body_bytes: ServerConfig::DEFAULT_MAX_BODY_BYTES,
+            max_json_depth: ServerConfig::DEFAULT_MAX_JSON_DEPTH,
+            shutdown_timeout: Duration::from_secs(5),
+        },
+        master_key: Some(SecretString::from(master_key.clone())),
+        key_pepper: None,
+        gateway: GatewaySpec {
+            providers: vec![provider],
+            groups: vec![ModelGroupSpec {
+                name: DEMO_MODEL.into(),
+                deployments: vec![DeploymentSpec {
+                    provider: 0,
+                    upstream_model: "mock-model".into(),
+                    weight: 1,
+                }],
+            }],
+        },
+        keys: vec![KeyConfig {
+            name: "demo".to_owned(),
+            key: SecretString::from(virtual_key.clone()),
+            models: ModelAccess::All,
+        }],
+    };
+    Ok(Demo {
+        config,
+        mock,
+        virtual_key,
+        master_key,
+    })
+}
+
+/// Prints how to use the running demo gateway.
+pub fn print_banner(
+    out: &mut impl Write,
+    public: SocketAddr,
+    admin: SocketAddr,
+    demo: &Demo,
+) -> std::io::Result<()> {
+    let key = &demo.virtual_key;
+    writeln!(
+        out,
+        "Portcullis demo gateway is running (embedded mock provider: no real model is called)."
+    )?;
+    writeln!(out)?;
+    writeln!(out, "  OpenAI-compatible base URL: http://{public}/v1")?;
+    writeln!(out, "  demo virtual key:           {key}")?;
+    writeln!(out, "  model:                      {DEMO_MODEL}")?;
+    writeln!(
+        out,
+        "  metrics (admin listener):   curl -H 'Authorization: Bearer {}' http://{admin}/metrics",
+        demo.master_key
+    )?;
+    writeln!(out)?;
+    writeln!(out, "Try it with curl:")?;
+    writeln!(out, "  curl http://{public}/v1/chat/completions \\")?;
+    writeln!(
+        out,
+        "    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\"
+    )?;
+    writeln!(
+        out,
+        "    -d '{{\"model\":\"{DEMO_MODEL}\",\"messages\":[{{\"role\":\"user\",\"content\":\"Hello\"}}]}}'"
+    )?;
+    writeln!(out)?;
+    writeln!(out, "Or with the OpenAI Python SDK (pip install openai):")?;
+    writeln!(out, "  from openai import OpenAI")?;
+    writeln!(
+        out,
+        "  client = OpenAI(base_url=\"http://{public}/v1\", api_key=\"{key}\")"
+    )?;
+    writeln!(
+        out,
+        "  reply = client.chat.completions.create(model=\"{DEMO_MODEL}\", messages=[{{\"role\": \"user\", \"content\": \"Hello\"}}])"
+    )?;
+    writeln!(out, "  print(reply.choices[0].message.content)")?;
+    writeln!(out)?;
+    writeln!(out, "Press Ctrl-C to stop.")?;
+    out.flush()
+}

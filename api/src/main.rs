@@ -1,0 +1,111 @@
+//! The `portcullis` binary: `serve`, `demo`, `check-config`, `gen-key`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use portcullis_api::{Config, StartOptions, demo, keygen, start};
+
+#[derive(Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "An OpenAI-compatible LLM gateway that treats itself as a security boundary"
+)]
+struct Cli {
+    /// Log output format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway from a YAML config file.
+    Serve {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Run a gateway in front of a built-in mock provider, with a generated key. No config needed.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:4000")]
+        listen: SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:4001")]
+        admin_listen: SocketAddr,
+    },
+    /// Validate a config file (secrets are resolved) and exit.
+    CheckConfig {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Print a fresh 256-bit virtual or master key.
+    GenKey,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let options = StartOptions {
+        handle_signals: true,
+    };
+    match cli.command {
+        Command::Serve { config } => {
+            let config =
+                Config::load(&config).with_context(|| format!("loading {}", config.display()))?;
+            let gateway = start(&config, options)?;
+            gateway.wait().await?;
+        }
+        Command::Demo {
+            listen,
+            admin_listen,
+        } => {
+            let prepared = demo::prepare(listen, admin_listen).await?;
+            let gateway = start(&prepared.config, options)?;
+            demo::print_banner(
+                &mut std::io::stdout().lock(),
+                gateway.public_addr,
+                gateway.admin_addr,
+                &prepared,
+            )?;
+            gateway.wait().await?;
+        }
+        Command::CheckConfig { config } => {
+            let loaded =
+                Config::load(&config).with_context(|| format!("loading {}", config.display()))?;
+            writeln!(
+                std::io::stdout().lock(),
+                "{}: ok ({} providers, {} models, {} keys)",
+                config.display(),
+                loaded.gateway.providers.len(),
+                loaded.gateway.groups.len(),
+                loaded.keys.len()
+            )?;
+        }
+        Command::GenKey => {
+            writeln!(std::io::stdout().lock(), "{}", keygen::generate_key()?)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! `POST /v1/chat/completions`: authenticate, read and validate the body, check the key may
+//! use the model, hand the request to the engine, and map the reply to JSON or SSE.
+//! Metrics are recorded here and errors logged here, once.
+
+use std::time::Instant;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use portcullis_engine::{
+    ChatReply, ChatRequest, EngineError, Fault, StreamSummary, UpstreamClients,
+};
+
+use crate::body::read_json_body;
+use crate::error::ApiError;
+use crate::headers;
+use crate::metrics::{self, ChatLabels, UNROUTED};
+use crate::state::AppState;
+
+const ROUTE: &str = "chat_completions";
+
+pub async fn completions(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    clients: web::Data<UpstreamClients>,
+) -> HttpResponse {
+    let started = Instant::now();
+    let request_id = format!("{:016x}", fastrand::u64(..));
+    let mut labels = ChatLabels {
+        model: UNROUTED.to_owned(),
+        stream: false,
+    };
+    let mut response = match serve(
+        &req,
+        payload,
+        &state,
+        &clients,
+        started,
+        &mut labels,
+        &request_id,
+    )
+    .await
+    {
+        Ok(response) => response,
+        Err(err) => {
+            let response = err.error_response();
+            let status = response.status().as_u16();
+            labels.request(status, started.elapsed());
+            metrics::error(ROUTE, err.kind());
+            log_error(&err, &request_id, status, &labels.model);
+            response
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response
+            .headers_mut()
+            .insert(header::HeaderName::from_static(headers::REQUEST_ID), value);
+    }
+    response
+}
+
+async fn serve(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    clients: &UpstreamClients,
+    started: Instant,
+    labels: &mut ChatLabels,
+    request_id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let key = state.auth.virtual_key(req).await?;
+    let body = read_json_body(req, payload, state.limits).await?;
+    let chat = ChatRequest::parse(&body, state.limits.max_json_depth).map_err(EngineError::from)?;
+    labels.stream = chat.is_stream();
+    if !key.models.allows(chat.model()) {
+        return Err(ApiError::ModelNotAllowed(chat.model().to_owned()));
+    }
+    if state.router.has_model(chat.model()) {
+        labels.model = chat.model().to_owned();
+    }
+    match portcullis_engine::chat(&state.router, clients, &chat).await? {
+        ChatReply::Json {
+            body,
+            usage,
+            upstream,
+            provider,
+        } => {
+            let total = started.elapsed();
+            labels.request(200, total);
+            labels.upstream(state.provider_name(provider), upstream);
+            labels.overhead(total.saturating_sub(upstream));
+            if let Some(usage) = usage {
+                labels.tokens(usage.prompt_tokens, usage.completion_tokens);
+            }
+            Ok(HttpResponse::Ok()
+                .content_type("application/json")
+                .body(body))
+        }
+        ChatReply::Stream(mut stream) => {
+            let labels = labels.clone();
+            let provider = state.provider_name(stream.provider()).to_owned();
+            let request_id = request_id.to_owned();
+            stream.on_finish(move |summary| {
+                finish_stream(&labels, &provider, &request_id, started, summary)
+            });
+            Ok(HttpResponse::Ok()
+                .content_type("text/event-stream")
+                .insert_header((header::CACHE_CONTROL, "no-cache"))
+                .streaming(stream))
+        }
+    }
+}
+
+/// Records a finished stream: duration, TTFT, overhead up to the first token, tokens.
+fn finish_stream(
+    labels: &ChatLabels,
+    provider: &str,
+    request_id: &str,
+    started: Instant,
+    summary: StreamSummary,
+) {
+    labels.request(200, started.elapsed());
+    labels.upstream(provider, summary.upstream_total);
+    if let Some(first) = summary.first_forwarded {
+        let ttft = first.saturating_duration_since(started);
+        labels.time_to_first_token(ttft);
+        if let Some(upstream_first) = summary.upstream_first_byte {
+            labels.overhead(ttft.saturating_sub(upstream_first));
+        }
+    }
+    if let Some(usage) = summary.usage {
+        labels.tokens(usage.prompt_tokens, usage.completion_tokens);
+    }
+    if summary.client_gone {
+        labels.client_disconnected();
+    }
+    if let Some(error) = summary.error {
+        metrics::error(ROUTE, error.kind());
+        tracing::warn!(request_id, model = %labels.model, kind = error.kind(), "stream ended early: {error}");
+    }
+}
+
+fn log_error(err: &ApiError, request_id: &str, status: u16, model: &str) {
+    match err.fault() {
+        Fault::Client => tracing::debug!(
+            request_id,
+            status,
+            model,
+            kind = err.kind(),
+            "request refused: {err}"
+        ),
+        Fault::Upstream => tracing::warn!(
+            request_id,
+            status,
+            model,
+            kind = err.kind(),
+            "upstream failed: {err}"
+        ),
+        Fault::Internal => tracing::error!(
+            request_id,
+            status,
+            model,
+            kind = err.kind(),
+            "internal error: {err}"
+        ),
+    }
+}

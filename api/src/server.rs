@@ -1,0 +1,225 @@
+//! Starting a gateway: the shared actors once, then the public and admin listeners.
+//!
+//! Provider actors and the key store are created here, once, before any `HttpServer`
+//! factory runs; the factory (which runs per worker) builds only that worker's upstream
+//! clients. The admin listener is a separate server so its routes can never be reached
+//! through the public address.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer, web};
+use portcullis_engine::{Router, UpstreamClients};
+use portcullis_storage::{KeyHasher, KeyId, MemoryKeyStore, VirtualKey};
+use secrecy::ExposeSecret;
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::keygen;
+use crate::metrics;
+use crate::routes::{admin, chat, fallback, health, models};
+use crate::state::{AppState, RequestLimits};
+
+/// Longest time a client may take to send the request head.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest time the request body may take.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle keep-alive before a connection is closed.
+const KEEP_ALIVE: Duration = Duration::from_secs(75);
+/// Most concurrent connections per worker on the public listener.
+const MAX_CONNECTIONS_PER_WORKER: usize = 10_000;
+
+/// Why a gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("could not bind {what} listener {addr}: {source}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the OS random number generator failed")]
+    Random,
+    #[error("virtual key `{0}` is the same as another key or the master key")]
+    DuplicateKey(String),
+    #[error("could not build upstream clients: {0}")]
+    Upstream(#[from] portcullis_engine::EngineError),
+}
+
+/// Options that are not part of the config file.
+#[derive(Debug, Clone, Copy)]
+pub struct StartOptions {
+    /// Let actix-web stop the servers on SIGINT/SIGTERM (the binary); off in tests.
+    pub handle_signals: bool,
+}
+
+/// A started gateway. Dropping it does not stop it; call [`RunningGateway::stop`].
+#[derive(Debug)]
+pub struct RunningGateway {
+    pub public_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    public: ServerHandle,
+    admin: ServerHandle,
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningGateway {
+    /// Stops both listeners; `graceful` lets in-flight requests finish first.
+    pub async fn stop(self, graceful: bool) {
+        self.public.stop(graceful).await;
+        self.admin.stop(graceful).await;
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// Waits until both listeners have stopped (e.g. after a signal).
+    pub async fn wait(self) -> std::io::Result<()> {
+        for task in self.tasks {
+            task.await.map_err(std::io::Error::other)??;
+        }
+        Ok(())
+    }
+}
+
+/// Starts a gateway for `config`. Must be called inside an actix `System`.
+pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, StartError> {
+    let metrics = metrics::install();
+    let pepper = match &config.key_pepper {
+        Some(p) => zeroize::Zeroizing::new(p.expose_secret().as_bytes().to_vec()),
+        None => zeroize::Zeroizing::new(
+            keygen::random_bytes()
+                .map_err(|_| StartError::Random)?
+                .to_vec(),
+        ),
+    };
+    let hasher = KeyHasher::new(&pepper);
+    let master = config
+        .master_key
+        .as_ref()
+        .map(|k| k.expose_secret().to_owned())
+        .map(zeroize::Zeroizing::new);
+    let master_hash = master.as_ref().map(|m| hasher.hash(m));
+    let store = MemoryKeyStore::new();
+    for key in &config.keys {
+        let hash = hasher.hash(key.key.expose_secret());
+        let record = VirtualKey {
+            id: KeyId(key.name.as_str().into()),
+            models: key.models.clone(),
+        };
+        if Some(hash) == master_hash || store.insert(hash, record).is_err() {
+            return Err(StartError::DuplicateKey(key.name.clone()));
+        }
+    }
+    let auth = Authenticator::new(hasher, Arc::new(store), master.as_ref().map(|m| m.as_str()));
+    if config.master_key.is_none() {
+        tracing::warn!("no master key configured: the admin listener refuses every request");
+    }
+    // A trial build, so a client that cannot be built fails start-up, not a worker.
+    UpstreamClients::new(&config.gateway)?;
+    let router = Router::start(&config.gateway);
+    let state = web::Data::new(AppState {
+        auth,
+        router,
+        limits: RequestLimits {
+            max_body_bytes: config.server.max_body_bytes,
+            max_json_depth: config.server.max_json_depth,
+            body_timeout: BODY_READ_TIMEOUT,
+        },
+        models: config
+            .gateway
+            .groups
+            .iter()
+            .map(|g| g.name.clone())
+            .collect(),
+        providers: config
+            .gateway
+            .providers
+            .iter()
+            .map(|p| p.name.clone())
+            .collect(),
+        started_unix: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        metrics,
+    });
+
+    let gateway = Arc::new(config.gateway.clone());
+    let public_state = state.clone();
+    let mut public = HttpServer::new(move || {
+        #[expect(
+            clippy::expect_used,
+            reason = "the same spec built successfully above, before any worker started"
+        )]
+        let clients = UpstreamClients::new(&gateway).expect("upstream clients build");
+        App::new()
+            .app_data(public_state.clone())
+            .app_data(web::Data::new(clients))
+            .service(
+                web::resource("/v1/chat/completions")
+                    .route(web::post().to(chat::completions))
+                    .default_service(web::to(fallback::method_not_allowed)),
+            )
+            .service(
+                web::resource("/v1/models")
+                    .route(web::get().to(models::list))
+                    .default_service(web::to(fallback::method_not_allowed)),
+            )
+            .service(
+                web::resource("/health/live")
+                    .route(web::get().to(health::live))
+                    .default_service(web::to(fallback::method_not_allowed)),
+            )
+            .default_service(web::to(fallback::not_found))
+    })
+    .workers(config.server.workers.max(1))
+    .max_connections(MAX_CONNECTIONS_PER_WORKER)
+    .client_request_timeout(HEADER_READ_TIMEOUT)
+    .keep_alive(KEEP_ALIVE)
+    .shutdown_timeout(config.server.shutdown_timeout.as_secs());
+    let admin_state = state;
+    let mut admin = HttpServer::new(move || {
+        App::new()
+            .app_data(admin_state.clone())
+            .service(web::resource("/metrics").route(web::get().to(admin::metrics)))
+            .service(web::resource("/health/ready").route(web::get().to(admin::ready)))
+            .default_service(web::to(fallback::not_found))
+    })
+    .workers(1)
+    .client_request_timeout(HEADER_READ_TIMEOUT)
+    .shutdown_timeout(config.server.shutdown_timeout.as_secs());
+    if !options.handle_signals {
+        public = public.disable_signals();
+        admin = admin.disable_signals();
+    }
+    let listen = config.server.listen;
+    let public = public.bind(listen).map_err(|source| StartError::Bind {
+        what: "public",
+        addr: listen,
+        source,
+    })?;
+    let admin_listen = config.server.admin_listen;
+    let admin = admin
+        .bind(admin_listen)
+        .map_err(|source| StartError::Bind {
+            what: "admin",
+            addr: admin_listen,
+            source,
+        })?;
+    let public_addr = public.addrs().first().copied().unwrap_or(listen);
+    let admin_addr = admin.addrs().first().copied().unwrap_or(admin_listen);
+    let public = public.run();
+    let admin = admin.run();
+    let (public_handle, admin_handle) = (public.handle(), admin.handle());
+    let tasks = vec![actix_web::rt::spawn(public), actix_web::rt::spawn(admin)];
+    tracing::info!(%public_addr, %admin_addr, "portcullis listening");
+    Ok(RunningGateway {
+        public_addr,
+        admin_addr,
+        public: public_handle,
+        admin: admin_handle,
+        tasks,
+    })
+}

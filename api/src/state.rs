@@ -1,0 +1,39 @@
+//! What every worker shares: auth, the router, limits. Built once per gateway.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use portcullis_engine::Router;
+
+use crate::auth::Authenticator;
+
+/// Shared, immutable per-gateway state.
+#[derive(Debug)]
+pub struct AppState {
+    pub auth: Authenticator,
+    pub router: Router,
+    pub limits: RequestLimits,
+    /// Model group names, in config order.
+    pub models: Vec<Arc<str>>,
+    /// Provider names by index, for metric labels.
+    pub providers: Vec<Arc<str>>,
+    /// Unix time the gateway started; reported as `created` in `/v1/models`.
+    pub started_unix: u64,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// Limits applied to every request body.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLimits {
+    pub max_body_bytes: usize,
+    pub max_json_depth: usize,
+    /// Longest time the whole body may take to arrive.
+    pub body_timeout: Duration,
+}
+
+impl AppState {
+    pub fn provider_name(&self, index: usize) -> &str {
+        self.providers.get(index).map_or("unknown", |p| p)
+    }
+}

@@ -1,0 +1,198 @@
+//! Starts a mock upstream and a gateway configured in front of it, from YAML, exactly as
+//! an operator would — with the secrets coming from a fake environment.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use portcullis_api::{Config, RunningGateway, StartOptions};
+use portcullis_loadtest::mock::{MockOptions, MockUpstream};
+use serde_json::{Value, json};
+
+/// The provider credential: planted so tests can prove it never leaks.
+pub const CANARY: &str = "sk-canary-provider-credential-7f3a9c21d";
+/// A key allowed only `gpt-test`.
+pub const KEY_A: &str = "sk-test-team-a-000000000000000001";
+/// A key allowed every model.
+pub const KEY_ALL: &str = "sk-test-team-all-0000000000000002";
+pub const MASTER: &str = "master-key-for-tests-0123456789abcdef";
+
+/// Every log line written by any gateway in this test process.
+pub fn captured_logs() -> String {
+    let logs = LOGS.get_or_init(Default::default);
+    String::from_utf8_lossy(&logs.lock().unwrap()).into_owned()
+}
+
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_log_capture() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let buffer = LOGS.get_or_init(Default::default).clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
+            .with_ansi(false)
+            .with_writer(move || Capture(buffer.clone()))
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    });
+}
+
+pub fn config_yaml(mock_url: &str) -> String {
+    format!(
+        r#"
+server:
+  listen: 127.0.0.1:0
+  admin_listen: 127.0.0.1:0
+  workers: 1
+  max_body_bytes: 65536
+  max_json_depth: 32
+auth:
+  master_key: env:MASTER
+providers:
+  - name: mock
+    vendor: openai_compatible
+    base_url: {mock_url}
+    api_key: env:PROVIDER_KEY
+    allow_private_network: true
+    timeouts: {{ first_byte_ms: 3000, read_ms: 3000 }}
+models:
+  - name: gpt-test
+    deployments:
+      - provider: mock
+        model: upstream-gpt
+  - name: other-model
+    deployments:
+      - provider: mock
+        model: upstream-other
+keys:
+  - name: team-a
+    key: env:KEY_A
+    models: [gpt-test]
+  - name: team-all
+    key: os.environ/KEY_ALL
+    models: ["*"]
+"#
+    )
+}
+
+pub fn fake_env(name: &str) -> Option<String> {
+    match name {
+        "MASTER" => Some(MASTER.to_owned()),
+        "PROVIDER_KEY" => Some(CANARY.to_owned()),
+        "KEY_A" => Some(KEY_A.to_owned()),
+        "KEY_ALL" => Some(KEY_ALL.to_owned()),
+        _ => None,
+    }
+}
+
+/// A gateway in front of a mock, and an HTTP client for both.
+pub struct Harness {
+    pub mock: MockUpstream,
+    pub gateway: RunningGateway,
+    pub config: Config,
+    pub http: reqwest::Client,
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        Self::start_with(MockOptions::default()).await
+    }
+
+    pub async fn start_with(options: MockOptions) -> Harness {
+        init_log_capture();
+        let mock = MockUpstream::start(MockOptions {
+            expect_api_key: Some(CANARY.to_owned()),
+            ..options
+        })
+        .await
+        .unwrap();
+        let config = Config::from_yaml_str(&config_yaml(&mock.base_url()), &fake_env).unwrap();
+        let gateway = portcullis_api::start(
+            &config,
+            StartOptions {
+                handle_signals: false,
+            },
+        )
+        .unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap();
+        Harness {
+            mock,
+            gateway,
+            config,
+            http,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.gateway.public_addr)
+    }
+
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.gateway.admin_addr)
+    }
+
+    /// A chat completion request with `key` as Bearer (if any) and `body` as JSON.
+    pub fn chat(&self, key: Option<&str>, body: &Value) -> reqwest::RequestBuilder {
+        let request = self
+            .http
+            .post(self.url("/v1/chat/completions"))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        match key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.gateway.stop(false).await;
+        self.mock.shutdown().await;
+    }
+}
+
+pub fn hello(model: &str) -> Value {
+    json!({ "model": model, "messages": [{ "role": "user", "content": "Hello there" }] })
+}
+
+/// Sends, then returns status and parsed JSON body.
+pub async fn send_json(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    (status, body)
+}
+
+/// Asserts `body` is an OpenAI-shaped error and returns its `type`.
+pub fn error_type(body: &Value) -> &str {
+    let error = body
+        .get("error")
+        .unwrap_or_else(|| panic!("no error object in {body}"));
+    assert!(
+        error.get("message").and_then(Value::as_str).is_some(),
+        "{body}"
+    );
+    assert!(
+        error.get("param").is_some() && error.get("code").is_some(),
+        "{body}"
+    );
+    error["type"].as_str().unwrap()
+}

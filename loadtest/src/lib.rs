@@ -1,0 +1,20 @@
+//! Test and benchmark tooling for Portcullis.
+//!
+//! The gateway is only as testable as the upstream it talks to, so this crate
+//! provides two things that stand in for the outside world:
+//!
+//! - [`mock`]: a scriptable, in-process, OpenAI-compatible upstream built on
+//!   hyper and tokio. It runs inside whatever tokio runtime starts it (including
+//!   the current-thread runtime of an actix `System`), records what it is sent,
+//!   and can be told to be slow, fail, redirect, pause or cut a stream.
+//! - [`load`]: a bounded load generator (one keep-alive HTTP/1.1 connection per
+//!   worker) that measures latency, time-to-first-byte and inter-chunk gaps with
+//!   HDR histograms.
+//!
+//! The `portcullis-mock` and `portcullis-load` binaries are thin command-line
+//! wrappers over these modules.
+
+pub mod load;
+pub mod mock;
+
+pub use mock::{Behaviour, MockOptions, MockUpstream, RecordedRequest};

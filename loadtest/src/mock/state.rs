@@ -1,0 +1,220 @@
+//! State shared by the mock's handle and every connection task.
+//!
+//! The hot path (an unscripted request with recording off) touches only
+//! atomics: scripts are looked up only once something has been scripted, and
+//! no lock is ever held across an `.await`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use tokio::sync::watch;
+
+use super::{Behaviour, MockOptions, RecordedRequest};
+
+/// Counters, scripts, recordings and the resume gate.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    record: bool,
+    /// The exact `Authorization` value expected, if any.
+    expected_auth: Option<Box<[u8]>>,
+    default: Arc<Behaviour>,
+    total: AtomicU64,
+    chat: AtomicU64,
+    chunks: AtomicU64,
+    ids: AtomicU64,
+    /// Set once anything is scripted, so unscripted runs skip the locks.
+    scripted: AtomicBool,
+    queue: Mutex<VecDeque<Arc<Behaviour>>>,
+    models: RwLock<HashMap<String, Arc<Behaviour>>>,
+    recorded: Mutex<Vec<RecordedRequest>>,
+    /// Generation counter bumped by every `resume()`.
+    resume: watch::Sender<u64>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(crate) fn new(opts: &MockOptions) -> Self {
+        Self {
+            record: opts.record,
+            expected_auth: opts
+                .expect_api_key
+                .as_ref()
+                .map(|k| format!("Bearer {k}").into_bytes().into_boxed_slice()),
+            default: Arc::new(opts.default.clone()),
+            total: AtomicU64::new(0),
+            chat: AtomicU64::new(0),
+            chunks: AtomicU64::new(0),
+            ids: AtomicU64::new(0),
+            scripted: AtomicBool::new(false),
+            queue: Mutex::new(VecDeque::new()),
+            models: RwLock::new(HashMap::new()),
+            recorded: Mutex::new(Vec::new()),
+            resume: watch::Sender::new(0),
+        }
+    }
+
+    pub(crate) fn records(&self) -> bool {
+        self.record
+    }
+
+    /// Whether an `Authorization` header value passes the key check.
+    pub(crate) fn authorized(&self, header: Option<&[u8]>) -> bool {
+        match &self.expected_auth {
+            None => true,
+            Some(expected) => header == Some(&expected[..]),
+        }
+    }
+
+    /// Counts a request; `chat` says whether it hit the chat route.
+    pub(crate) fn count(&self, chat: bool) {
+        self.total.fetch_add(1, Ordering::Relaxed);
+        if chat {
+            self.chat.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn chat(&self) -> u64 {
+        self.chat.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_chunk(&self) {
+        self.chunks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn chunks(&self) -> u64 {
+        self.chunks.load(Ordering::Relaxed)
+    }
+
+    /// A fresh number for `chatcmpl-mock-N` ids.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.ids.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub(crate) fn push_record(&self, r: RecordedRequest) {
+        lock(&self.recorded).push(r);
+    }
+
+    pub(crate) fn recorded(&self) -> Vec<RecordedRequest> {
+        lock(&self.recorded).clone()
+    }
+
+    /// Forgets recordings and zeroes the counters.
+    pub(crate) fn clear(&self) {
+        lock(&self.recorded).clear();
+        self.total.store(0, Ordering::Relaxed);
+        self.chat.store(0, Ordering::Relaxed);
+        self.chunks.store(0, Ordering::Relaxed);
+    }
+
+    pub(crate) fn script_next(&self, b: Behaviour) {
+        lock(&self.queue).push_back(Arc::new(b));
+        self.scripted.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn script_model(&self, model: &str, b: Behaviour) {
+        self.models
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(model.to_owned(), Arc::new(b));
+        self.scripted.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn clear_scripts(&self) {
+        lock(&self.queue).clear();
+        self.models
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// The behaviour for a request naming `model`: the script queue, then the
+    /// model's script, then the default.
+    pub(crate) fn behaviour_for(&self, model: &str) -> Arc<Behaviour> {
+        if self.scripted.load(Ordering::Acquire) {
+            if let Some(b) = lock(&self.queue).pop_front() {
+                return b;
+            }
+            let models = self.models.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(b) = models.get(model) {
+                return Arc::clone(b);
+            }
+        }
+        Arc::clone(&self.default)
+    }
+
+    /// The resume generation now; a stream snapshots it when it arrives.
+    pub(crate) fn resume_generation(&self) -> u64 {
+        *self.resume.borrow()
+    }
+
+    pub(crate) fn resume(&self) {
+        self.resume.send_modify(|g| *g = g.wrapping_add(1));
+    }
+
+    /// Waits until `resume()` has been called after generation `seen` was
+    /// read. Returns at once if it already has.
+    pub(crate) async fn resumed_since(&self, seen: u64) {
+        let mut rx = self.resume.subscribe();
+        // The sender lives as long as `self`, so this cannot fail; if it
+        // somehow did, not pausing is the harmless outcome.
+        let _ = rx.wait_for(|g| *g != seen).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared() -> Shared {
+        Shared::new(&MockOptions::default())
+    }
+
+    fn status(code: u16) -> Behaviour {
+        Behaviour {
+            status: Some(code),
+            ..Behaviour::default()
+        }
+    }
+
+    #[test]
+    fn queue_wins_over_model_script_which_wins_over_default() {
+        let s = shared();
+        s.script_model("a", status(500));
+        s.script_next(status(429));
+        assert_eq!(s.behaviour_for("a").status, Some(429));
+        assert_eq!(s.behaviour_for("a").status, Some(500));
+        assert_eq!(s.behaviour_for("b").status, None);
+        s.clear_scripts();
+        assert_eq!(s.behaviour_for("a").status, None);
+    }
+
+    #[test]
+    fn auth_check_compares_the_whole_bearer_value() {
+        let s = Shared::new(&MockOptions {
+            expect_api_key: Some("sk-1".into()),
+            ..MockOptions::default()
+        });
+        assert!(s.authorized(Some(b"Bearer sk-1")));
+        assert!(!s.authorized(Some(b"Bearer sk-12")));
+        assert!(!s.authorized(None));
+        assert!(shared().authorized(None));
+    }
+
+    #[tokio::test]
+    async fn resume_before_the_wait_is_not_lost() {
+        let s = shared();
+        let seen = s.resume_generation();
+        s.resume();
+        tokio::time::timeout(std::time::Duration::from_secs(5), s.resumed_since(seen))
+            .await
+            .unwrap();
+    }
+}

@@ -1,0 +1,112 @@
+//! Helpers shared by the mock upstream's integration tests: a client that
+//! does not follow redirects, JSON posting, SSE event reading, and a timeout
+//! so a broken mock fails a test instead of hanging it.
+
+#![allow(dead_code, reason = "each test crate uses a different subset")]
+
+use std::future::Future;
+use std::time::Duration;
+
+use portcullis_loadtest::{MockOptions, MockUpstream};
+use serde_json::{Value, json};
+
+/// Upper bound for any single await in these tests.
+pub const LIMIT: Duration = Duration::from_secs(10);
+
+pub async fn within<F: Future>(f: F) -> F::Output {
+    tokio::time::timeout(LIMIT, f).await.expect("timed out")
+}
+
+pub async fn start() -> MockUpstream {
+    MockUpstream::start(MockOptions::default()).await.unwrap()
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn chat_url(mock: &MockUpstream) -> String {
+    format!("{}/chat/completions", mock.base_url())
+}
+
+pub fn request(model: &str, stream: bool) -> Value {
+    json!({
+        "model": model,
+        "stream": stream,
+        "messages": [{"role": "user", "content": "hello world!"}],
+    })
+}
+
+pub async fn post(mock: &MockUpstream, body: &Value) -> reqwest::Response {
+    within(
+        client()
+            .post(chat_url(mock))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send(),
+    )
+    .await
+    .unwrap()
+}
+
+/// Status and JSON body of a non-streaming call.
+pub async fn post_json(mock: &MockUpstream, body: &Value) -> (u16, Value) {
+    let resp = post(mock, body).await;
+    let status = resp.status().as_u16();
+    let bytes = within(resp.bytes()).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+/// Reads SSE events from a response body.
+pub struct Events {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl Events {
+    pub fn new(resp: reqwest::Response) -> Self {
+        Self {
+            resp,
+            buf: String::new(),
+        }
+    }
+
+    /// The next complete event (without the trailing blank line), `Ok(None)`
+    /// at a clean end of body, `Err` if the body failed.
+    pub async fn next(&mut self) -> Result<Option<String>, reqwest::Error> {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let event = self.buf[..end].to_owned();
+                self.buf.drain(..end + 2);
+                return Ok(Some(event));
+            }
+            match within(self.resp.chunk()).await? {
+                Some(bytes) => self.buf.push_str(std::str::from_utf8(&bytes).unwrap()),
+                None => {
+                    assert!(self.buf.is_empty(), "trailing partial event {:?}", self.buf);
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// Every remaining event; panics if the body fails.
+    pub async fn rest(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        for _ in 0..10_000 {
+            match self.next().await.unwrap() {
+                Some(e) => out.push(e),
+                None => return out,
+            }
+        }
+        panic!("too many events");
+    }
+}
+
+/// The JSON payload of a `data: {...}` event.
+pub fn payload(event: &str) -> Value {
+    serde_json::from_str(event.strip_prefix("data: ").unwrap()).unwrap()
+}
