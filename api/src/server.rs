@@ -176,6 +176,7 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
     })
     .workers(config.server.workers.max(1))
     .max_connections(MAX_CONNECTIONS_PER_WORKER)
+    .tcp_nodelay(true)
     .client_request_timeout(HEADER_READ_TIMEOUT)
     .keep_alive(KEEP_ALIVE)
     .shutdown_timeout(config.server.shutdown_timeout.as_secs());
@@ -188,6 +189,7 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
             .default_service(web::to(fallback::not_found))
     })
     .workers(1)
+    .tcp_nodelay(true)
     .client_request_timeout(HEADER_READ_TIMEOUT)
     .shutdown_timeout(config.server.shutdown_timeout.as_secs());
     if !options.handle_signals {

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Gateway vs direct-to-mock, release build, on this machine.
+#
+# Pinned as DESIGN.md §6 describes: the gateway (1 worker) on CPU 0; the mock upstream and
+# the client (wrk / portcullis-load) on CPU 1. Governance on: auth + model authorization.
+# Prints wrk's latency distribution at concurrency 1 and throughput at concurrency 64, for
+# the mock directly and through the gateway, then stream TTFT and the gateway's RSS.
+#
+# Usage: loadtest/bench/compare.sh [seconds-per-run]   (needs wrk and taskset)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs=${1:-10}
+cargo build --quiet --release --bin portcullis --bin portcullis-mock --bin portcullis-load
+BENCH_KEY=$(./target/release/portcullis gen-key)
+BENCH_MASTER_KEY=$(./target/release/portcullis gen-key)
+export BENCH_KEY BENCH_MASTER_KEY
+mock=http://127.0.0.1:19000/v1/chat/completions
+gw=http://127.0.0.1:14000/v1/chat/completions
+
+taskset -c 1 ./target/release/portcullis-mock --listen 127.0.0.1:19000 --threads 1 --chunks 24 >/dev/null &
+mock_pid=$!
+RUST_LOG=warn taskset -c 0 ./target/release/portcullis serve --config loadtest/bench/gateway.yaml &
+gw_pid=$!
+trap 'kill $gw_pid $mock_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -sf http://127.0.0.1:14000/health/live >/dev/null && curl -s -o /dev/null http://127.0.0.1:19000/ && break
+  sleep 0.1
+done
+rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$gw_pid/status"; }
+echo "## gateway RSS idle: $(rss)"
+
+run() { # name url concurrency [auth]
+  echo "## $1 (concurrency $3, ${secs}s)"
+  taskset -c 1 wrk -t1 -c"$3" -d1s -s loadtest/bench/chat.lua ${4:+-H "Authorization: Bearer $4"} "$2" >/dev/null
+  taskset -c 1 wrk -t1 -c"$3" -d"${secs}s" --latency -s loadtest/bench/chat.lua ${4:+-H "Authorization: Bearer $4"} "$2" \
+    | grep -E "Requests/sec|Non-2xx|Socket errors|^ +(50|90|99)%"
+}
+run "direct to mock" "$mock" 1
+run "through gateway" "$gw" 1 "$BENCH_KEY"
+run "direct to mock" "$mock" 64
+run "through gateway" "$gw" 64 "$BENCH_KEY"
+echo "## gateway RSS after load: $(rss)"
+
+for target in "direct to mock|$mock|" "through gateway|$gw|$BENCH_KEY"; do
+  IFS='|' read -r name url key <<<"$target"
+  echo "## streams, 24 chunks, $name (concurrency 1, ${secs}s)"
+  taskset -c 1 ./target/release/portcullis-load --url "$url" ${key:+--key "$key"} --model bench-model \
+    --stream --concurrency 1 --duration-secs "$secs"
+done
+echo "## gateway RSS after streams: $(rss)"
