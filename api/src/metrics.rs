@@ -4,9 +4,11 @@
 //! or fixed vocabularies (error kinds, status codes, `true`/`false`). A model name a client
 //! made up is recorded as [`UNROUTED`], so clients cannot grow the label space.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const REQUESTS_TOTAL: &str = "portcullis_requests_total";
@@ -17,6 +19,9 @@ pub const TIME_TO_FIRST_TOKEN: &str = "portcullis_time_to_first_token_seconds";
 pub const TOKENS_TOTAL: &str = "portcullis_tokens_total";
 pub const ERRORS_TOTAL: &str = "portcullis_errors_total";
 pub const STREAMS_INTERRUPTED_TOTAL: &str = "portcullis_streams_client_disconnected_total";
+
+/// Route label of chat completions.
+pub const ROUTE_CHAT: &str = "chat_completions";
 
 /// Model label for requests that named no configured model.
 pub const UNROUTED: &str = "_unrouted";
@@ -63,45 +68,111 @@ pub fn install() -> Option<PrometheusHandle> {
     Some(HANDLE.get_or_init(|| handle).clone())
 }
 
-/// Metric labels for one chat request.
-#[derive(Debug, Clone)]
-pub struct ChatLabels {
-    pub model: String,
-    pub stream: bool,
+/// Metric handles for one model group, registered once at start-up so the request path
+/// records into them directly instead of looking labels up in the registry each time.
+#[derive(Debug)]
+pub struct ModelMetrics {
+    model: Arc<str>,
+    ok: [Counter; 2],
+    duration: [Histogram; 2],
+    overhead: [Histogram; 2],
+    ttft: Histogram,
+    tokens_in: Counter,
+    tokens_out: Counter,
+    disconnected: Counter,
+    /// By provider index; registered on first use (not every provider serves every model).
+    upstream: Vec<OnceLock<Histogram>>,
 }
 
-impl ChatLabels {
-    fn stream_label(&self) -> &'static str {
-        if self.stream { "true" } else { "false" }
+const STREAM: [&str; 2] = ["false", "true"];
+
+impl ModelMetrics {
+    fn new(model: Arc<str>, providers: usize) -> Self {
+        let m = || model.to_string();
+        let by_stream = |f: &dyn Fn(&'static str) -> Histogram| [f(STREAM[0]), f(STREAM[1])];
+        Self {
+            ok: [false, true].map(|s| {
+                metrics::counter!(REQUESTS_TOTAL, "route" => ROUTE_CHAT, "model" => m(), "status" => "200", "stream" => STREAM[usize::from(s)])
+            }),
+            duration: by_stream(&|s| metrics::histogram!(REQUEST_DURATION, "route" => ROUTE_CHAT, "model" => m(), "stream" => s)),
+            overhead: by_stream(&|s| metrics::histogram!(OVERHEAD, "route" => ROUTE_CHAT, "stream" => s)),
+            ttft: metrics::histogram!(TIME_TO_FIRST_TOKEN, "model" => m()),
+            tokens_in: metrics::counter!(TOKENS_TOTAL, "model" => m(), "direction" => "in"),
+            tokens_out: metrics::counter!(TOKENS_TOTAL, "model" => m(), "direction" => "out"),
+            disconnected: metrics::counter!(STREAMS_INTERRUPTED_TOTAL, "model" => m()),
+            upstream: (0..providers).map(|_| OnceLock::new()).collect(),
+            model,
+        }
     }
 
-    pub fn request(&self, status: u16, total: Duration) {
-        let stream = self.stream_label();
-        metrics::counter!(REQUESTS_TOTAL, "route" => "chat_completions", "model" => self.model.clone(), "status" => status.to_string(), "stream" => stream).increment(1);
-        metrics::histogram!(REQUEST_DURATION, "route" => "chat_completions", "model" => self.model.clone(), "stream" => stream).record(total);
+    pub fn model(&self) -> &str {
+        &self.model
     }
 
-    pub fn upstream(&self, provider: &str, upstream: Duration) {
-        metrics::histogram!(UPSTREAM_DURATION, "provider" => provider.to_owned(), "model" => self.model.clone()).record(upstream);
+    /// Counts a finished request and its duration.
+    pub fn request(&self, stream: bool, status: u16, total: Duration) {
+        let s = usize::from(stream);
+        if status == 200 {
+            self.ok[s].increment(1);
+        } else {
+            metrics::counter!(REQUESTS_TOTAL, "route" => ROUTE_CHAT, "model" => self.model.to_string(), "status" => status.to_string(), "stream" => STREAM[s]).increment(1);
+        }
+        self.duration[s].record(total);
     }
 
-    pub fn overhead(&self, overhead: Duration) {
-        metrics::histogram!(OVERHEAD, "route" => "chat_completions", "stream" => self.stream_label()).record(overhead);
+    pub fn upstream(&self, provider: usize, provider_name: &str, upstream: Duration) {
+        if let Some(slot) = self.upstream.get(provider) {
+            slot.get_or_init(|| {
+                metrics::histogram!(UPSTREAM_DURATION, "provider" => provider_name.to_owned(), "model" => self.model.to_string())
+            })
+            .record(upstream);
+        }
+    }
+
+    pub fn overhead(&self, stream: bool, overhead: Duration) {
+        self.overhead[usize::from(stream)].record(overhead);
     }
 
     pub fn time_to_first_token(&self, ttft: Duration) {
-        metrics::histogram!(TIME_TO_FIRST_TOKEN, "model" => self.model.clone()).record(ttft);
+        self.ttft.record(ttft);
     }
 
     pub fn tokens(&self, prompt: u64, completion: u64) {
-        metrics::counter!(TOKENS_TOTAL, "model" => self.model.clone(), "direction" => "in")
-            .increment(prompt);
-        metrics::counter!(TOKENS_TOTAL, "model" => self.model.clone(), "direction" => "out")
-            .increment(completion);
+        self.tokens_in.increment(prompt);
+        self.tokens_out.increment(completion);
     }
 
     pub fn client_disconnected(&self) {
-        metrics::counter!(STREAMS_INTERRUPTED_TOTAL, "model" => self.model.clone()).increment(1);
+        self.disconnected.increment(1);
+    }
+}
+
+/// Handles for every configured model group, plus [`UNROUTED`].
+#[derive(Debug)]
+pub struct ChatMetrics {
+    models: HashMap<Arc<str>, Arc<ModelMetrics>>,
+    unrouted: Arc<ModelMetrics>,
+}
+
+impl ChatMetrics {
+    /// Registers handles; call after [`install`] so they bind to the real recorder.
+    pub fn new(models: &[Arc<str>], providers: usize) -> Self {
+        Self {
+            models: models
+                .iter()
+                .map(|m| (m.clone(), Arc::new(ModelMetrics::new(m.clone(), providers))))
+                .collect(),
+            unrouted: Arc::new(ModelMetrics::new(UNROUTED.into(), providers)),
+        }
+    }
+
+    /// The handles for `model`, or the unrouted ones for a name nobody configured.
+    pub fn model(&self, model: &str) -> &Arc<ModelMetrics> {
+        self.models.get(model).unwrap_or(&self.unrouted)
+    }
+
+    pub fn unrouted(&self) -> &Arc<ModelMetrics> {
+        &self.unrouted
     }
 }
 

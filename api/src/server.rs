@@ -86,7 +86,7 @@ impl RunningGateway {
 
 /// Starts a gateway for `config`. Must be called inside an actix `System`.
 pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, StartError> {
-    let metrics = metrics::install();
+    let prometheus = metrics::install();
     let pepper = match &config.key_pepper {
         Some(p) => zeroize::Zeroizing::new(p.expose_secret().as_bytes().to_vec()),
         None => zeroize::Zeroizing::new(
@@ -120,6 +120,13 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
     // A trial build, so a client that cannot be built fails start-up, not a worker.
     UpstreamClients::new(&config.gateway)?;
     let router = Router::start(&config.gateway);
+    let models: Vec<Arc<str>> = config
+        .gateway
+        .groups
+        .iter()
+        .map(|g| g.name.clone())
+        .collect();
+    let chat_metrics = metrics::ChatMetrics::new(&models, config.gateway.providers.len());
     let state = web::Data::new(AppState {
         auth,
         router,
@@ -143,7 +150,8 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
         started_unix: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
-        metrics,
+        metrics: prometheus,
+        chat_metrics,
     });
 
     let gateway = Arc::new(config.gateway.clone());

@@ -7,6 +7,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use portcullis_engine::Router;
 
 use crate::auth::Authenticator;
+use crate::metrics::ChatMetrics;
 
 /// Shared, immutable per-gateway state.
 #[derive(Debug)]
@@ -21,6 +22,8 @@ pub struct AppState {
     /// Unix time the gateway started; reported as `created` in `/v1/models`.
     pub started_unix: u64,
     pub metrics: Option<PrometheusHandle>,
+    /// Pre-registered chat metric handles per model group.
+    pub chat_metrics: ChatMetrics,
 }
 
 /// Limits applied to every request body.

@@ -2,13 +2,13 @@
 //! request validation, upstream body building, SSE relaying, key hashing, deployment choice.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use portcullis_bench::{chat_body, stream_transcript};
 use portcullis_engine::ChatRequest;
-use portcullis_engine::routing::state::{GroupId, Outcome, ProviderState};
+use portcullis_engine::routing::table::{DeploymentTable, GroupId, Outcome};
 use portcullis_engine::sse::SseRelay;
 use portcullis_storage::KeyHasher;
 
@@ -71,22 +71,17 @@ fn auth(c: &mut Criterion) {
 }
 
 fn routing(c: &mut Criterion) {
-    let mut state = ProviderState::new();
+    let mut table = DeploymentTable::new();
     for i in 0..4 {
-        state.add(GroupId(0), format!("deployment-{i}").into(), 1 + i);
+        table.add(GroupId(0), format!("deployment-{i}").into(), 1 + i);
     }
     let mut rng = fastrand_like(42);
-    let now = Instant::now();
-    c.bench_function("acquire_and_report", |b| {
+    let now = 1_000_000_000;
+    let latency = Duration::from_millis(5);
+    c.bench_function("acquire_and_release", |b| {
         b.iter(|| {
-            if let Ok(lease) = state.acquire(GroupId(0), now, &mut |bound| rng() % bound) {
-                state.report(
-                    lease.deployment,
-                    Outcome::Success {
-                        latency: Duration::from_millis(5),
-                    },
-                    now,
-                );
+            if let Ok(lease) = table.acquire(GroupId(0), now, &mut |bound| rng() % bound) {
+                table.release(lease.deployment, Outcome::Success { latency }, now);
             }
         })
     });

@@ -39,7 +39,7 @@ pub async fn chat(
     clients: &UpstreamClients,
     request: &ChatRequest,
 ) -> Result<ChatReply, EngineError> {
-    let lease = router.acquire(request.model()).await?;
+    let lease = router.acquire(request.model())?;
     let Some(spec) = clients.provider(lease.provider) else {
         router.report(&lease, Outcome::Neutral);
         return Err(EngineError::Internal("lease names an unknown provider"));

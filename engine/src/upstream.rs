@@ -31,7 +31,8 @@ const USER_AGENT: &str = concat!("portcullis/", env!("CARGO_PKG_VERSION"));
 pub struct UpstreamClients {
     providers: Arc<[ProviderSpec]>,
     clients: Vec<Client>,
-    endpoints: Vec<String>,
+    /// Parsed once: parsing a URL per request showed up in profiles.
+    endpoints: Vec<reqwest::Url>,
 }
 
 impl UpstreamClients {
@@ -42,10 +43,14 @@ impl UpstreamClients {
         let mut endpoints = Vec::with_capacity(providers.len());
         for p in providers.iter() {
             clients.push(build_client(p)?);
-            endpoints.push(format!(
+            let endpoint = format!(
                 "{}/chat/completions",
                 p.base_url.as_str().trim_end_matches('/')
-            ));
+            );
+            let endpoint = reqwest::Url::parse(&endpoint).map_err(|_| {
+                EngineError::Internal("provider base URL does not form an endpoint URL")
+            })?;
+            endpoints.push(endpoint);
         }
         Ok(Self {
             providers,
@@ -79,7 +84,7 @@ impl UpstreamClients {
             "application/json"
         };
         let mut request = client
-            .post(url)
+            .post(url.clone())
             .timeout(spec.timeouts.total)
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, accept)

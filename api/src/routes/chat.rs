@@ -2,6 +2,7 @@
 //! use the model, hand the request to the engine, and map the reply to JSON or SSE.
 //! Metrics are recorded here and errors logged here, once.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -13,10 +14,8 @@ use portcullis_engine::{
 use crate::body::read_json_body;
 use crate::error::ApiError;
 use crate::headers;
-use crate::metrics::{self, ChatLabels, UNROUTED};
+use crate::metrics::{self, ModelMetrics, ROUTE_CHAT};
 use crate::state::AppState;
-
-const ROUTE: &str = "chat_completions";
 
 pub async fn completions(
     req: HttpRequest,
@@ -26,8 +25,8 @@ pub async fn completions(
 ) -> HttpResponse {
     let started = Instant::now();
     let request_id = format!("{:016x}", fastrand::u64(..));
-    let mut labels = ChatLabels {
-        model: UNROUTED.to_owned(),
+    let mut labels = Labels {
+        metrics: state.chat_metrics.unrouted().clone(),
         stream: false,
     };
     let mut response = match serve(
@@ -45,9 +44,11 @@ pub async fn completions(
         Err(err) => {
             let response = err.error_response();
             let status = response.status().as_u16();
-            labels.request(status, started.elapsed());
-            metrics::error(ROUTE, err.kind());
-            log_error(&err, &request_id, status, &labels.model);
+            labels
+                .metrics
+                .request(labels.stream, status, started.elapsed());
+            metrics::error(ROUTE_CHAT, err.kind());
+            log_error(&err, &request_id, status, labels.metrics.model());
             response
         }
     };
@@ -59,13 +60,19 @@ pub async fn completions(
     response
 }
 
+/// Which metric handles a request records into; known once the body names its model.
+struct Labels {
+    metrics: Arc<ModelMetrics>,
+    stream: bool,
+}
+
 async fn serve(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
     clients: &UpstreamClients,
     started: Instant,
-    labels: &mut ChatLabels,
+    labels: &mut Labels,
     request_id: &str,
 ) -> Result<HttpResponse, ApiError> {
     let key = state.auth.virtual_key(req).await?;
@@ -75,9 +82,7 @@ async fn serve(
     if !key.models.allows(chat.model()) {
         return Err(ApiError::ModelNotAllowed(chat.model().to_owned()));
     }
-    if state.router.has_model(chat.model()) {
-        labels.model = chat.model().to_owned();
-    }
+    labels.metrics = state.chat_metrics.model(chat.model()).clone();
     match portcullis_engine::chat(&state.router, clients, &chat).await? {
         ChatReply::Json {
             body,
@@ -85,23 +90,24 @@ async fn serve(
             upstream,
             provider,
         } => {
+            let m = &labels.metrics;
             let total = started.elapsed();
-            labels.request(200, total);
-            labels.upstream(state.provider_name(provider), upstream);
-            labels.overhead(total.saturating_sub(upstream));
+            m.request(false, 200, total);
+            m.upstream(provider, state.provider_name(provider), upstream);
+            m.overhead(false, total.saturating_sub(upstream));
             if let Some(usage) = usage {
-                labels.tokens(usage.prompt_tokens, usage.completion_tokens);
+                m.tokens(usage.prompt_tokens, usage.completion_tokens);
             }
             Ok(HttpResponse::Ok()
                 .content_type("application/json")
                 .body(body))
         }
         ChatReply::Stream(mut stream) => {
-            let labels = labels.clone();
+            let m = labels.metrics.clone();
             let provider = state.provider_name(stream.provider()).to_owned();
             let request_id = request_id.to_owned();
             stream.on_finish(move |summary| {
-                finish_stream(&labels, &provider, &request_id, started, summary)
+                finish_stream(&m, &provider, &request_id, started, summary)
             });
             Ok(HttpResponse::Ok()
                 .content_type("text/event-stream")
@@ -113,30 +119,35 @@ async fn serve(
 
 /// Records a finished stream: duration, TTFT, overhead up to the first token, tokens.
 fn finish_stream(
-    labels: &ChatLabels,
+    m: &ModelMetrics,
     provider: &str,
     request_id: &str,
     started: Instant,
     summary: StreamSummary,
 ) {
-    labels.request(200, started.elapsed());
-    labels.upstream(provider, summary.upstream_total);
+    m.request(true, 200, started.elapsed());
+    m.upstream(summary.provider, provider, summary.upstream_total);
     if let Some(first) = summary.first_forwarded {
         let ttft = first.saturating_duration_since(started);
-        labels.time_to_first_token(ttft);
+        m.time_to_first_token(ttft);
         if let Some(upstream_first) = summary.upstream_first_byte {
-            labels.overhead(ttft.saturating_sub(upstream_first));
+            m.overhead(true, ttft.saturating_sub(upstream_first));
         }
     }
     if let Some(usage) = summary.usage {
-        labels.tokens(usage.prompt_tokens, usage.completion_tokens);
+        m.tokens(usage.prompt_tokens, usage.completion_tokens);
     }
     if summary.client_gone {
-        labels.client_disconnected();
+        m.client_disconnected();
     }
     if let Some(error) = summary.error {
-        metrics::error(ROUTE, error.kind());
-        tracing::warn!(request_id, model = %labels.model, kind = error.kind(), "stream ended early: {error}");
+        metrics::error(ROUTE_CHAT, error.kind());
+        tracing::warn!(
+            request_id,
+            model = m.model(),
+            kind = error.kind(),
+            "stream ended early: {error}"
+        );
     }
 }
 

@@ -1,30 +1,26 @@
-//! One actix actor per provider. It owns that provider's deployment state and answers
-//! `Acquire` from memory; it never awaits I/O. Upstream bytes never pass through it.
+//! One actix actor per provider: the owner of that provider's health history.
 //!
-//! Callers hold a [`ProviderHandle`], never the `Addr`. `Acquire` is sent with a timeout and
-//! a full mailbox maps to "overloaded". `Report` uses `do_send`: every report answers one
-//! granted lease, so queued reports never outnumber leases already admitted, and dropping one
-//! would leave the in-flight count wrong.
+//! Workers lease deployments from the shared [`DeploymentTable`] directly — a message round
+//! trip to another thread per request would cost more than the gateway's whole latency
+//! budget — and the table applies 429 cool-downs at once. The actor takes the slow path:
+//! failure and 429 reports arrive by `try_send` (fire and forget; a full mailbox drops the
+//! report, never the request), and once a tick it folds the success counters workers left
+//! in the table into a latency moving average. It never awaits I/O.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use actix::{Actor, Addr, ArbiterHandle, Context, Handler, Message};
+use actix::{Actor, Addr, ArbiterHandle, AsyncContext, Context, Handler, Message, MessageResult};
 
-use super::state::{AcquireError, DeploymentId, GroupId, Lease, Outcome, ProviderState};
+use super::state::{Health, ProviderState};
+use super::table::{AcquireError, Clock, DeploymentId, DeploymentTable, GroupId, Lease, Outcome};
 
-/// Mailbox capacity of a provider actor; beyond it, `Acquire` waits up to the timeout.
+/// Mailbox capacity of a provider actor.
 pub const MAILBOX_CAPACITY: usize = 4096;
-/// Longest wait for a provider actor to answer `Acquire`.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(500);
+/// How often the actor folds success counters into its latency average.
+pub const TICK: Duration = Duration::from_secs(1);
 
-/// Asks for a deployment of `group`.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<Lease, AcquireError>")]
-pub struct Acquire {
-    pub group: GroupId,
-}
-
-/// Says how an attempt on a leased deployment ended.
+/// A failure or 429 on a deployment.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Report {
@@ -32,11 +28,18 @@ pub struct Report {
     pub outcome: Outcome,
 }
 
+/// Asks for the health of one deployment (admin and tests; not on the request path).
+#[derive(Debug, Message)]
+#[rtype(result = "Option<Health>")]
+pub struct GetHealth {
+    pub deployment: DeploymentId,
+}
+
 /// The actor: a thin adapter around [`ProviderState`].
 #[derive(Debug)]
 pub struct ProviderActor {
     state: ProviderState,
-    rng: fastrand::Rng,
+    table: Arc<DeploymentTable>,
 }
 
 impl Actor for ProviderActor {
@@ -44,16 +47,7 @@ impl Actor for ProviderActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
-    }
-}
-
-impl Handler<Acquire> for ProviderActor {
-    type Result = Result<Lease, AcquireError>;
-
-    fn handle(&mut self, msg: Acquire, _: &mut Context<Self>) -> Self::Result {
-        let rng = &mut self.rng;
-        self.state
-            .acquire(msg.group, Instant::now(), &mut |bound| rng.u64(0..bound))
+        ctx.run_interval(TICK, |actor, _| actor.state.fold_successes(&actor.table));
     }
 }
 
@@ -61,46 +55,70 @@ impl Handler<Report> for ProviderActor {
     type Result = ();
 
     fn handle(&mut self, msg: Report, _: &mut Context<Self>) {
-        self.state
-            .report(msg.deployment, msg.outcome, Instant::now());
+        self.state.report(msg.deployment, msg.outcome);
     }
 }
 
-/// Why a provider actor could not answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HandleError {
-    Acquire(AcquireError),
-    /// Mailbox full for longer than the timeout, or the actor is gone.
-    Unavailable,
+impl Handler<GetHealth> for ProviderActor {
+    type Result = MessageResult<GetHealth>;
+
+    fn handle(&mut self, msg: GetHealth, _: &mut Context<Self>) -> Self::Result {
+        self.state.fold_successes(&self.table);
+        MessageResult(self.state.health(msg.deployment).cloned())
+    }
 }
 
-/// The only way the rest of the gateway talks to a provider actor.
+/// The only way the rest of the gateway talks to a provider.
 #[derive(Debug, Clone)]
 pub struct ProviderHandle {
     addr: Addr<ProviderActor>,
+    table: Arc<DeploymentTable>,
+    clock: Clock,
 }
 
 impl ProviderHandle {
-    /// Starts the actor on `arbiter`.
-    pub fn start(state: ProviderState, arbiter: &ArbiterHandle) -> Self {
+    /// Starts the actor for `table` on `arbiter`.
+    pub fn start(table: DeploymentTable, arbiter: &ArbiterHandle) -> Self {
+        let table = Arc::new(table);
+        let count = table.iter().count();
+        let shared = Arc::clone(&table);
         let addr = ProviderActor::start_in_arbiter(arbiter, move |_| ProviderActor {
-            state,
-            rng: fastrand::Rng::new(),
+            state: ProviderState::new(count),
+            table: shared,
         });
-        Self { addr }
-    }
-
-    pub async fn acquire(&self, group: GroupId) -> Result<Lease, HandleError> {
-        match tokio::time::timeout(ACQUIRE_TIMEOUT, self.addr.send(Acquire { group })).await {
-            Ok(Ok(answer)) => answer.map_err(HandleError::Acquire),
-            Ok(Err(_)) | Err(_) => Err(HandleError::Unavailable),
+        Self {
+            addr,
+            table,
+            clock: Clock::global(),
         }
     }
 
-    pub fn report(&self, deployment: DeploymentId, outcome: Outcome) {
-        self.addr.do_send(Report {
-            deployment,
-            outcome,
-        });
+    /// Leases a deployment of `group`, from memory, on the calling thread.
+    pub fn acquire(&self, group: GroupId) -> Result<Lease, AcquireError> {
+        let now = self.clock.nanos(std::time::Instant::now());
+        self.table
+            .acquire(group, now, &mut |bound| fastrand::u64(0..bound))
+    }
+
+    /// Ends a lease; failures and 429s are also reported to the actor.
+    pub fn release(&self, deployment: DeploymentId, outcome: Outcome) {
+        let now = self.clock.nanos(std::time::Instant::now());
+        self.table.release(deployment, outcome, now);
+        if matches!(outcome, Outcome::Failure | Outcome::RateLimited { .. }) {
+            // A full mailbox drops the report: the cool-down is already in the table.
+            let _ = self.addr.try_send(Report {
+                deployment,
+                outcome,
+            });
+        }
+    }
+
+    /// The actor's view of a deployment's health.
+    pub async fn health(&self, deployment: DeploymentId) -> Option<Health> {
+        self.addr
+            .send(GetHealth { deployment })
+            .await
+            .ok()
+            .flatten()
     }
 }

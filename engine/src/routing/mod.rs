@@ -1,11 +1,14 @@
-//! Routing: public model name → model group → provider actor → deployment lease.
+//! Routing: public model name → model group → provider → deployment lease.
 //!
 //! A group may span providers. The router picks a provider by the summed weight of the
-//! group's deployments there, then that provider's actor picks the deployment. If the chosen
-//! provider has nothing available (all cooling down), the others are tried in turn.
+//! group's deployments there, then leases a deployment from that provider's shared table
+//! (weighted, skipping deployments cooling down after a 429). If the chosen provider has
+//! nothing available, the others are tried in turn. Each provider's actor owns the
+//! slow-path health history; see [`actor`].
 
-mod actor;
+pub mod actor;
 pub mod state;
+pub mod table;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,12 +16,13 @@ use std::time::Duration;
 
 use actix::Arbiter;
 
-pub use actor::{ACQUIRE_TIMEOUT, HandleError, MAILBOX_CAPACITY, ProviderHandle};
-pub use state::{DeploymentId, GroupId, Lease, Outcome};
+pub use actor::ProviderHandle;
+pub use state::Health;
+pub use table::{DeploymentId, GroupId, Lease, Outcome};
 
 use crate::error::EngineError;
 use crate::spec::GatewaySpec;
-use state::{AcquireError, ProviderState};
+use table::{AcquireError, DeploymentTable};
 
 /// A granted lease and the provider it belongs to.
 #[derive(Debug, Clone)]
@@ -60,10 +64,10 @@ impl Router {
     /// Starts one actor per provider, each on its own arbiter. Must run inside an actix
     /// `System`, once, outside any per-worker factory.
     pub fn start(spec: &GatewaySpec) -> Router {
-        let mut states: Vec<ProviderState> = spec
+        let mut states: Vec<DeploymentTable> = spec
             .providers
             .iter()
-            .map(|_| ProviderState::new())
+            .map(|_| DeploymentTable::new())
             .collect();
         let mut groups = HashMap::new();
         for (index, group) in spec.groups.iter().enumerate() {
@@ -111,8 +115,8 @@ impl Router {
         self.inner.groups.contains_key(model)
     }
 
-    /// Leases a deployment for `model`.
-    pub async fn acquire(&self, model: &str) -> Result<RoutedLease, EngineError> {
+    /// Leases a deployment for `model`. Runs on the calling thread; never waits.
+    pub fn acquire(&self, model: &str) -> Result<RoutedLease, EngineError> {
         let group = self
             .inner
             .groups
@@ -126,13 +130,12 @@ impl Router {
             let Some(handle) = self.inner.handles.get(provider) else {
                 continue;
             };
-            match handle.acquire(group.id).await {
+            match handle.acquire(group.id) {
                 Ok(lease) => return Ok(RoutedLease { provider, lease }),
-                Err(HandleError::Acquire(AcquireError::CoolingDown(wait))) => {
+                Err(AcquireError::CoolingDown(wait)) => {
                     soonest = Some(soonest.map_or(wait, |s| s.min(wait)));
                 }
-                Err(HandleError::Acquire(AcquireError::NoDeployment)) => {}
-                Err(HandleError::Unavailable) => return Err(EngineError::Overloaded),
+                Err(AcquireError::NoDeployment) => {}
             }
         }
         match soonest {
@@ -141,11 +144,20 @@ impl Router {
         }
     }
 
-    /// Reports how an attempt ended. Never blocks.
+    /// Ends a lease, saying how the attempt went. Never blocks.
     pub fn report(&self, lease: &RoutedLease, outcome: Outcome) {
         if let Some(handle) = self.inner.handles.get(lease.provider) {
-            handle.report(lease.lease.deployment, outcome);
+            handle.release(lease.lease.deployment, outcome);
         }
+    }
+
+    /// The provider actor's view of a leased deployment's health.
+    pub async fn health(&self, lease: &RoutedLease) -> Option<Health> {
+        self.inner
+            .handles
+            .get(lease.provider)?
+            .health(lease.lease.deployment)
+            .await
     }
 }
 
@@ -212,12 +224,12 @@ mod tests {
     async fn fails_over_to_the_other_provider_while_one_cools_down() {
         let router = Router::start(&spec());
         assert!(matches!(
-            router.acquire("nope").await.unwrap_err(),
+            router.acquire("nope").unwrap_err(),
             EngineError::UnknownModel(_)
         ));
         let mut seen_b = false;
         for _ in 0..50 {
-            let lease = router.acquire("m").await.unwrap();
+            let lease = router.acquire("m").unwrap();
             if lease.provider == 0 {
                 let retry_after = Some(Duration::from_secs(60));
                 router.report(&lease, Outcome::RateLimited { retry_after });
@@ -229,17 +241,39 @@ mod tests {
         assert!(seen_b);
         // Once provider a is cooling, every lease comes from b.
         for _ in 0..20 {
-            let lease = router.acquire("m").await.unwrap();
+            let lease = router.acquire("m").unwrap();
             assert_eq!(&*lease.lease.upstream_model, "b-model");
             router.report(&lease, Outcome::Neutral);
         }
     }
 
     #[actix::test]
+    async fn the_actor_learns_of_failures_and_successes() {
+        let router = Router::start(&spec());
+        let lease = router.acquire("m").unwrap();
+        router.report(&lease, Outcome::Failure);
+        let lease2 = router.acquire("m").unwrap();
+        router.report(
+            &lease2,
+            Outcome::Success {
+                latency: Duration::from_millis(40),
+            },
+        );
+        let health = router.health(&lease).await.unwrap();
+        let other = router.health(&lease2).await.unwrap();
+        if lease.provider == lease2.provider {
+            assert_eq!((health.failures, health.successes), (1, 1));
+        } else {
+            assert_eq!((health.failures, other.successes), (1, 1));
+        }
+        assert_eq!(other.ewma_latency, Some(Duration::from_millis(40)));
+    }
+
+    #[actix::test]
     async fn says_when_every_deployment_is_cooling_down() {
         let router = Router::start(&spec());
         for _ in 0..2 {
-            let lease = router.acquire("m").await.unwrap();
+            let lease = router.acquire("m").unwrap();
             router.report(
                 &lease,
                 Outcome::RateLimited {
@@ -250,7 +284,7 @@ mod tests {
         // Both providers may not have been hit yet; drain until both cool.
         let mut cooled = false;
         for _ in 0..10 {
-            match router.acquire("m").await {
+            match router.acquire("m") {
                 Ok(lease) => router.report(
                     &lease,
                     Outcome::RateLimited {
