@@ -8,13 +8,10 @@ use std::sync::Arc;
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
-use portcullis_storage::{KeyHash, KeyHasher, KeyStore, VirtualKey};
+use portcullis_storage::{KeyHash, KeyHasher, KeyStore, MAX_KEY_BYTES, VirtualKey};
 
 use crate::error::ApiError;
 use crate::headers;
-
-/// Longest credential considered at all; longer ones are rejected without hashing.
-const MAX_KEY_LEN: usize = 512;
 
 /// Checks credentials for both listeners.
 #[derive(Debug, Clone)]
@@ -74,7 +71,7 @@ pub fn presented_key(req: &HttpRequest) -> Option<&str> {
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     })?;
-    (!key.is_empty() && key.len() <= MAX_KEY_LEN).then_some(key)
+    (!key.is_empty() && key.len() <= MAX_KEY_BYTES).then_some(key)
 }
 
 #[cfg(test)]

@@ -36,22 +36,24 @@ const LATENCY_BUCKETS: &[f64] = &[
 /// How often histogram buffers are folded in when nobody scrapes (keeps memory flat).
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
-static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
-/// Installs the process-wide recorder once and returns its handle. Later calls return the
-/// same handle (several gateways in one test process share one registry).
+/// Installs the process-wide recorder once and returns its handle. Every call, from any
+/// thread, gets the same handle (several gateways in one test process share one registry);
+/// `None` only if another recorder was installed first.
 pub fn install() -> Option<PrometheusHandle> {
-    if let Some(handle) = HANDLE.get() {
-        return Some(handle.clone());
-    }
+    HANDLE.get_or_init(build_and_install).clone()
+}
+
+fn build_and_install() -> Option<PrometheusHandle> {
     let builder = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
         .ok()?;
     let recorder = builder.build_recorder();
     let handle = recorder.handle();
     if metrics::set_global_recorder(recorder).is_err() {
-        // Another thread won the race; use its handle.
-        return HANDLE.get().cloned();
+        tracing::warn!("another metrics recorder is installed; /metrics will be empty");
+        return None;
     }
     let upkeep = handle.clone();
     let spawned = std::thread::Builder::new()
@@ -65,7 +67,7 @@ pub fn install() -> Option<PrometheusHandle> {
     if spawned.is_err() {
         tracing::warn!("could not start the metrics upkeep thread");
     }
-    Some(HANDLE.get_or_init(|| handle).clone())
+    Some(handle)
 }
 
 /// Metric handles for one model group, registered once at start-up so the request path

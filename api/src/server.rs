@@ -192,8 +192,16 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
     let mut admin = HttpServer::new(move || {
         App::new()
             .app_data(admin_state.clone())
-            .service(web::resource("/metrics").route(web::get().to(admin::metrics)))
-            .service(web::resource("/health/ready").route(web::get().to(admin::ready)))
+            .service(
+                web::resource("/metrics")
+                    .route(web::get().to(admin::metrics))
+                    .default_service(web::to(fallback::method_not_allowed)),
+            )
+            .service(
+                web::resource("/health/ready")
+                    .route(web::get().to(admin::ready))
+                    .default_service(web::to(fallback::method_not_allowed)),
+            )
             .default_service(web::to(fallback::not_found))
     })
     .workers(1)

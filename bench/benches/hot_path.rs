@@ -8,6 +8,7 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use portcullis_bench::{chat_body, stream_transcript};
 use portcullis_engine::ChatRequest;
+use portcullis_engine::provider::StreamUsage;
 use portcullis_engine::routing::table::{DeploymentTable, GroupId, Outcome};
 use portcullis_engine::sse::SseRelay;
 use portcullis_storage::KeyHasher;
@@ -22,9 +23,9 @@ fn request(c: &mut Criterion) {
     let parsed = ChatRequest::parse(&body, 64).ok();
     group.bench_function("upstream_body", |b| {
         b.iter(|| {
-            parsed
-                .as_ref()
-                .map(|r| r.upstream_body(black_box("gpt-4o-mini-2024-07-18"), true))
+            parsed.as_ref().map(|r| {
+                r.upstream_body(black_box("gpt-4o-mini-2024-07-18"), StreamUsage::OnRequest)
+            })
         })
     });
     group.finish();

@@ -11,7 +11,6 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use crate::error::{EngineError, UpstreamError};
-use crate::provider::StreamUsage;
 use crate::request::ChatRequest;
 use crate::routing::{Outcome, RoutedLease, Router};
 use crate::sse::{SseError, SseRelay};
@@ -44,9 +43,9 @@ pub async fn chat(
         router.report(&lease, Outcome::Neutral);
         return Err(EngineError::Internal("lease names an unknown provider"));
     };
-    let ask_usage = spec.vendor.profile().stream_usage == StreamUsage::OnRequest;
+    let stream_usage = spec.vendor.profile().stream_usage;
     let max_event_bytes = spec.max_event_bytes;
-    let body = request.upstream_body(&lease.lease.upstream_model, ask_usage);
+    let body = request.upstream_body(&lease.lease.upstream_model, stream_usage);
     let sent = Instant::now();
     let response = match clients
         .send_chat(lease.provider, body, request.is_stream())

@@ -3,6 +3,10 @@
 use std::fmt;
 use std::sync::Arc;
 
+/// Longest key accepted, in bytes: longer presented keys are refused before hashing, so
+/// configured keys must fit too.
+pub const MAX_KEY_BYTES: usize = 512;
+
 /// HMAC-SHA256(pepper, presented key). The only form in which a virtual key is kept.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct KeyHash(pub [u8; 32]);

@@ -11,7 +11,7 @@ pub mod key_store;
 pub mod memory;
 
 pub use error::StorageError;
-pub use key::{KeyHash, KeyId, ModelAccess, VirtualKey};
+pub use key::{KeyHash, KeyId, MAX_KEY_BYTES, ModelAccess, VirtualKey};
 pub use key_hasher::KeyHasher;
 pub use key_store::{KeyStore, StoreFuture};
 pub use memory::MemoryKeyStore;

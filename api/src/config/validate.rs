@@ -282,6 +282,18 @@ impl Checker<'_> {
                         format!("must be at least {MIN_KEY_CHARS} characters (virtual keys must be hard to guess)"),
                     );
                 }
+                if value.len() > portcullis_storage::MAX_KEY_BYTES
+                    || value.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
+                    self.problem(
+                        format!("{path}.key"),
+                        Some(&key.key),
+                        format!(
+                            "must be at most {} bytes with no whitespace (clients present it in a header)",
+                            portcullis_storage::MAX_KEY_BYTES
+                        ),
+                    );
+                }
                 if master_key.is_some_and(|m| m.expose_secret() == value) {
                     self.problem(
                         format!("{path}.key"),

@@ -28,12 +28,24 @@ pub async fn metrics(
         .body(handle.render()))
 }
 
-/// Ready when the provider actors are up and answering.
+/// Ready when every provider actor is alive; 503 naming the stopped ones otherwise.
 pub async fn ready(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     require_master(&req, &state)?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "status": "ready",
+    let stopped: Vec<&str> = state
+        .router
+        .stopped_providers()
+        .into_iter()
+        .map(|i| state.provider_name(i))
+        .collect();
+    let body = serde_json::json!({
+        "status": if stopped.is_empty() { "ready" } else { "not_ready" },
         "models": state.models.len(),
         "providers": state.providers.len(),
-    })))
+        "stopped_providers": stopped,
+    });
+    Ok(if stopped.is_empty() {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    })
 }

@@ -11,6 +11,7 @@ pub mod strict_json;
 use serde_json::{Map, Value};
 
 use crate::error::RequestError;
+use crate::provider::StreamUsage;
 
 /// Body fields that other gateways interpret as "send this request elsewhere" or "use this
 /// credential". Portcullis takes upstreams and credentials from its config only, so a client
@@ -42,7 +43,7 @@ pub const OVERRIDE_FIELDS: &[&str] = &[
     "proxy",
 ];
 
-/// Longest accepted model name.
+/// Longest accepted model name, in characters (the config applies the same limit).
 const MAX_MODEL_LEN: usize = 256;
 
 /// A validated chat completions request.
@@ -143,13 +144,16 @@ impl ChatRequest {
         self.max_tokens
     }
 
-    /// The body to send upstream: the validated request with the deployment's model name
-    /// and, on streams where the vendor needs asking, `stream_options.include_usage = true`
-    /// so the gateway can account tokens.
-    pub fn upstream_body(&self, upstream_model: &str, ask_stream_usage: bool) -> Vec<u8> {
+    /// The body to send upstream: the validated request with the deployment's model name.
+    /// On streams, a vendor that reports usage only when asked gets
+    /// `stream_options.include_usage = true` so the gateway can account tokens; a vendor that
+    /// always reports it (and may reject `stream_options`) gets no `stream_options` at all.
+    pub fn upstream_body(&self, upstream_model: &str, stream_usage: StreamUsage) -> Vec<u8> {
         let mut body = self.body.clone();
         body.insert("model".to_owned(), Value::String(upstream_model.to_owned()));
-        if self.stream && ask_stream_usage {
+        if stream_usage == StreamUsage::Always {
+            body.remove("stream_options");
+        } else if self.stream {
             let options = body
                 .entry("stream_options")
                 .or_insert_with(|| Value::Object(Map::new()));
@@ -169,7 +173,7 @@ fn is_override_field(key: &str) -> bool {
 }
 
 fn valid_model_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= MAX_MODEL_LEN && !name.chars().any(char::is_control)
+    !name.is_empty() && name.chars().count() <= MAX_MODEL_LEN && !name.chars().any(char::is_control)
 }
 
 fn token_cap(body: &Map<String, Value>, field: &'static str) -> Result<Option<u64>, RequestError> {
@@ -275,18 +279,34 @@ mod tests {
             r#"{"model":"public","messages":[{"role":"user","content":"x"}],"stream":true,"new_openai_param":{"a":1}}"#,
         )
         .unwrap();
-        let body: Value = serde_json::from_slice(&req.upstream_body("upstream-7b", true)).unwrap();
+        let body: Value =
+            serde_json::from_slice(&req.upstream_body("upstream-7b", StreamUsage::OnRequest))
+                .unwrap();
         assert_eq!(body["model"], "upstream-7b");
         assert_eq!(body["new_openai_param"]["a"], 1);
         assert_eq!(body["stream_options"]["include_usage"], true);
-        let plain: Value = serde_json::from_slice(&req.upstream_body("u", false)).unwrap();
-        assert!(plain.get("stream_options").is_none());
+        let always: Value =
+            serde_json::from_slice(&req.upstream_body("u", StreamUsage::Always)).unwrap();
+        assert!(always.get("stream_options").is_none());
+    }
+
+    #[test]
+    fn upstream_body_drops_client_stream_options_for_vendors_that_reject_them() {
+        let req = parse(
+            r#"{"model":"m","messages":[{}],"stream":true,"stream_options":{"include_usage":true}}"#,
+        )
+        .unwrap();
+        let body: Value =
+            serde_json::from_slice(&req.upstream_body("u", StreamUsage::Always)).unwrap();
+        assert!(body.get("stream_options").is_none());
+        assert_eq!(body["stream"], true);
     }
 
     #[test]
     fn upstream_body_leaves_non_streams_alone() {
         let req = parse(OK).unwrap();
-        let body: Value = serde_json::from_slice(&req.upstream_body("u", true)).unwrap();
+        let body: Value =
+            serde_json::from_slice(&req.upstream_body("u", StreamUsage::OnRequest)).unwrap();
         assert!(body.get("stream_options").is_none());
         assert_eq!(body["messages"][0]["content"], "hi");
     }

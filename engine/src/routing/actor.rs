@@ -113,6 +113,11 @@ impl ProviderHandle {
         }
     }
 
+    /// Whether the actor is alive and taking messages.
+    pub fn is_running(&self) -> bool {
+        self.addr.connected()
+    }
+
     /// The actor's view of a deployment's health.
     pub async fn health(&self, deployment: DeploymentId) -> Option<Health> {
         self.addr

@@ -151,6 +151,17 @@ impl Router {
         }
     }
 
+    /// Providers whose actor has stopped (its mailbox is closed), by index.
+    pub fn stopped_providers(&self) -> Vec<usize> {
+        self.inner
+            .handles
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| !h.is_running())
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// The provider actor's view of a leased deployment's health.
     pub async fn health(&self, lease: &RoutedLease) -> Option<Health> {
         self.inner
