@@ -130,8 +130,9 @@ impl SseRelay {
             self.done = true;
             return true;
         }
-        // Cheap pre-check: only chunks mentioning "usage" are parsed.
-        if !contains(payload, b"\"usage\"") {
+        // Cheap pre-check: only chunks with a usage *object* are parsed. Once the gateway asks
+        // for usage, every chunk carries `"usage":null`; parsing those would dominate the relay.
+        if !has_usage_object(payload) {
             return true;
         }
         match usage::from_chunk(payload) {
@@ -160,6 +161,7 @@ fn last_boundary(buf: &[u8], from: usize) -> Option<usize> {
 fn next_boundary(buf: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while i < buf.len() {
+        i += memchr::memchr2(b'\n', b'\r', &buf[i..])?;
         match buf[i] {
             b'\n' => {
                 if buf.get(i + 1) == Some(&b'\n') {
@@ -216,8 +218,14 @@ pub fn error_event(error: &crate::error::UpstreamError) -> Bytes {
     Bytes::from(format!("data: {body}\n\n"))
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+/// Whether `payload` has a `"usage"` key whose value is an object (not `null`).
+fn has_usage_object(payload: &[u8]) -> bool {
+    memchr::memmem::find_iter(payload, b"\"usage\"").any(|at| {
+        let mut rest = payload[at + 7..]
+            .iter()
+            .skip_while(|b| b.is_ascii_whitespace());
+        rest.next() == Some(&b':') && rest.find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+    })
 }
 
 #[cfg(test)]
@@ -307,6 +315,21 @@ mod tests {
         let rest = relay.push(Bytes::from_static(b"ices\":[]}\n\n")).unwrap();
         assert_eq!(rest, &b"data: {\"choices\":[]}\n\n"[..]);
         assert_eq!(relay.buffered(), 0);
+    }
+
+    #[test]
+    fn only_usage_objects_count_as_usage() {
+        assert!(has_usage_object(
+            br#"{"choices":[],"usage":{"prompt_tokens":1}}"#
+        ));
+        assert!(has_usage_object(br#"{"usage" :  {"prompt_tokens":1}}"#));
+        assert!(!has_usage_object(
+            br#"{"choices":[{"delta":{}}],"usage":null}"#
+        ));
+        assert!(!has_usage_object(
+            br#"{"choices":[{"delta":{"content":"\"usage\""}}]}"#
+        ));
+        assert!(!has_usage_object(br#"{"usage""#));
     }
 
     #[test]

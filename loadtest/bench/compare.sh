@@ -27,13 +27,21 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$gw_pid/status"; }
+# CPU time (user+system) the gateway process has used, in microseconds.
+cpu_us() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000000 / hz)}' "/proc/$gw_pid/stat"; }
 echo "## gateway RSS idle: $(rss)"
 
 run() { # name url concurrency [auth]
   echo "## $1 (concurrency $3, ${secs}s)"
   taskset -c 1 wrk -t1 -c"$3" -d1s -s loadtest/bench/chat.lua ${4:+-H "Authorization: Bearer $4"} "$2" >/dev/null
-  taskset -c 1 wrk -t1 -c"$3" -d"${secs}s" --latency -s loadtest/bench/chat.lua ${4:+-H "Authorization: Bearer $4"} "$2" \
-    | grep -E "Requests/sec|Non-2xx|Socket errors|^ +(50|90|99)%"
+  local before out
+  before=$(cpu_us)
+  out=$(taskset -c 1 wrk -t1 -c"$3" -d"${secs}s" --latency -s loadtest/bench/chat.lua ${4:+-H "Authorization: Bearer $4"} "$2")
+  grep -E "Requests/sec|Non-2xx|Socket errors|^ +(50|90|99)%" <<<"$out"
+  if [ -n "${4:-}" ]; then
+    local n; n=$(awk '/requests in/ {print $1}' <<<"$out")
+    echo "gateway CPU per request: $(( ($(cpu_us) - before) / n )) us"
+  fi
 }
 run "direct to mock" "$mock" 1
 run "through gateway" "$gw" 1 "$BENCH_KEY"
@@ -47,4 +55,11 @@ for target in "direct to mock|$mock|" "through gateway|$gw|$BENCH_KEY"; do
   taskset -c 1 ./target/release/portcullis-load --url "$url" ${key:+--key "$key"} --model bench-model \
     --stream --concurrency 1 --duration-secs "$secs"
 done
+echo "## streams, 24 chunks, through gateway (concurrency 64, ${secs}s)"
+before=$(cpu_us)
+out=$(taskset -c 1 ./target/release/portcullis-load --url "$gw" --key "$BENCH_KEY" --model bench-model \
+  --stream --concurrency 64 --duration-secs "$secs" --json)
+echo "$out"
+n=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["requests"])' "$out")
+echo "gateway CPU per stream: $(( ($(cpu_us) - before) / n )) us"
 echo "## gateway RSS after streams: $(rss)"
