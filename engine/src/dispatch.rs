@@ -138,6 +138,10 @@ pub struct RelayStream {
     first_forwarded: Option<Instant>,
     on_finish: Option<Finish>,
     finished: bool,
+    /// Bytes held across one scheduler yield while gathering what else is already in.
+    held: Batch,
+    /// Whether the last poll yielded to let the upstream connection hand over more.
+    yielded: bool,
 }
 
 impl std::fmt::Debug for RelayStream {
@@ -167,6 +171,8 @@ impl RelayStream {
             first_forwarded: None,
             on_finish: None,
             finished: false,
+            held: Batch::default(),
+            yielded: false,
         }
     }
 
@@ -208,38 +214,112 @@ impl RelayStream {
         }
     }
 
-    fn fail(&mut self, error: UpstreamError) -> Poll<Option<Result<Bytes, UpstreamError>>> {
-        let event = crate::sse::error_event(&error);
-        self.finish(Some(error), false);
-        Poll::Ready(Some(Ok(event)))
+    /// Hands `batch` to the client, noting when the first bytes went out.
+    fn emit(&mut self, batch: Batch) -> Poll<Option<Result<Bytes, UpstreamError>>> {
+        if self.first_forwarded.is_none() {
+            self.first_forwarded = Some(Instant::now());
+        }
+        Poll::Ready(Some(Ok(batch.into_bytes())))
+    }
+
+    /// Ends the stream: what is batched goes out first, then (on error) one error event;
+    /// the next poll returns `None`.
+    fn end(
+        &mut self,
+        mut batch: Batch,
+        error: Option<UpstreamError>,
+    ) -> Poll<Option<Result<Bytes, UpstreamError>>> {
+        if let Some(e) = &error {
+            batch.push(crate::sse::error_event(e));
+        }
+        self.finish(error, false);
+        if batch.is_empty() {
+            Poll::Ready(None)
+        } else {
+            self.emit(batch)
+        }
+    }
+}
+
+/// Most bytes coalesced into one write to the client.
+const COALESCE_LIMIT: usize = 64 * 1024;
+
+/// Relayed bytes gathered within one poll: everything the upstream had ready at once.
+#[derive(Default)]
+struct Batch {
+    parts: Vec<Bytes>,
+    len: usize,
+}
+
+impl Batch {
+    fn push(&mut self, bytes: Bytes) {
+        if !bytes.is_empty() {
+            self.len += bytes.len();
+            self.parts.push(bytes);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn into_bytes(mut self) -> Bytes {
+        if self.parts.len() == 1 {
+            return self.parts.pop().unwrap_or_default();
+        }
+        let mut out = bytes::BytesMut::with_capacity(self.len);
+        for part in self.parts {
+            out.extend_from_slice(&part);
+        }
+        out.freeze()
     }
 }
 
 impl Stream for RelayStream {
     type Item = Result<Bytes, UpstreamError>;
 
+    /// Forwards every complete event the upstream has delivered so far, as one write.
+    ///
+    /// hyper hands body chunks over from its connection task one at a time, so a single
+    /// socket read holding twenty SSE events arrives here as twenty polls, each needing that
+    /// task to run in between. Writing each on its own cost a syscall per event under load.
+    /// So when the upstream is momentarily `Pending` and bytes are in hand, the relay yields
+    /// to the scheduler once (self-wake) to let the connection task hand over what it has
+    /// already read; if that brings nothing new, the batch goes out. Nothing ever waits on I/O,
+    /// and the first write of a stream is never held back.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         if this.finished {
             return Poll::Ready(None);
         }
+        let mut batch = std::mem::take(&mut this.held);
+        let yielded = std::mem::take(&mut this.yielded);
+        let mut grew = false;
         loop {
+            if batch.len >= COALESCE_LIMIT {
+                return this.emit(batch);
+            }
             match this.inner.as_mut().poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending if batch.is_empty() => return Poll::Pending,
+                // The first bytes go out at once: time to first token is what users feel.
+                Poll::Pending if this.first_forwarded.is_some() && (!yielded || grew) => {
+                    this.held = batch;
+                    this.yielded = true;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                Poll::Pending => return this.emit(batch),
                 Poll::Ready(Some(Ok(chunk))) => {
                     if this.first_byte.is_none() {
                         this.first_byte = Some(this.sent.elapsed());
                     }
                     match this.relay.push(chunk) {
-                        Ok(out) if out.is_empty() => continue,
                         Ok(out) => {
-                            if this.first_forwarded.is_none() {
-                                this.first_forwarded = Some(Instant::now());
-                            }
-                            return Poll::Ready(Some(Ok(out)));
+                            grew |= !out.is_empty();
+                            batch.push(out);
                         }
                         Err(SseError::EventTooLarge(_)) => {
-                            return this.fail(UpstreamError::TooLarge);
+                            return this.end(batch, Some(UpstreamError::TooLarge));
                         }
                     }
                 }
@@ -249,14 +329,11 @@ impl Stream for RelayStream {
                     } else {
                         UpstreamError::StreamInterrupted
                     };
-                    return this.fail(error);
+                    return this.end(batch, Some(error));
                 }
                 Poll::Ready(None) => {
-                    if !this.relay.is_done() {
-                        return this.fail(UpstreamError::StreamInterrupted);
-                    }
-                    this.finish(None, false);
-                    return Poll::Ready(None);
+                    let error = (!this.relay.is_done()).then_some(UpstreamError::StreamInterrupted);
+                    return this.end(batch, error);
                 }
             }
         }
