@@ -171,6 +171,11 @@ pub fn hello(model: &str) -> Value {
     json!({ "model": model, "messages": [{ "role": "user", "content": "Hello there" }] })
 }
 
+/// Sends, then returns the body as text, whatever the status.
+pub async fn send_text(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
+
 /// Sends, then returns status and parsed JSON body.
 pub async fn send_json(request: reqwest::RequestBuilder) -> (u16, Value) {
     let response = request.send().await.unwrap();

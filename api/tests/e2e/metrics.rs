@@ -1,60 +1,120 @@
-//! `/metrics` serves the named series after traffic.
+//! `/metrics` serves the named series, with values that only traffic can produce.
+//!
+//! Handles are registered at start-up, so a name being present proves nothing: every check
+//! reads a value. The registry is process-wide and other tests run in parallel, so values
+//! are checked as "at least", never as exact counts.
 
 use portcullis_api::metrics as names;
 use serde_json::json;
 
 use crate::harness::*;
 
+/// Sum of the samples of `name` whose labels include every pair in `labels`.
+fn sample(scrape: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let rest = series.strip_prefix(name)?;
+            if !(rest.is_empty() || rest.starts_with('{')) {
+                return None;
+            }
+            labels
+                .iter()
+                .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
+                .then(|| value.parse::<f64>().ok())?
+        })
+        .sum()
+}
+
 #[actix_web::test]
 async fn metrics_cover_requests_latency_overhead_ttft_tokens_and_errors() {
     let h = Harness::start().await;
+    let scrape = || send_text(h.http.get(h.admin_url("/metrics")).bearer_auth(MASTER));
+    let model = [("model", "gpt-test")];
+    let ttft_count = format!("{}_count", names::TIME_TO_FIRST_TOKEN);
+    let before = scrape().await;
+    let ttft_before = sample(&before, &ttft_count, &model);
+
     let (status, _) = send_json(h.chat(Some(KEY_A), &hello("gpt-test"))).await;
     assert_eq!(status, 200);
     let mut stream = hello("gpt-test");
     stream["stream"] = json!(true);
-    let text = h
-        .chat(Some(KEY_A), &stream)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(text.ends_with("data: [DONE]\n\n"));
+    assert!(
+        send_text(h.chat(Some(KEY_A), &stream))
+            .await
+            .ends_with("data: [DONE]\n\n")
+    );
     let (status, _) = send_json(h.chat(None, &hello("gpt-test"))).await;
     assert_eq!(status, 401);
-    // Stream metrics are recorded when the stream ends; the server side may finish a moment
-    // after the client read [DONE], so poll the scrape (bounded) instead of sleeping blindly.
-    let mut scrape = String::new();
+
+    // Stream metrics are recorded when the relay ends, which can be a moment after the client
+    // read [DONE]: poll the scrape, bounded.
+    let mut after = String::new();
     for _ in 0..100 {
-        scrape = h
-            .http
-            .get(h.admin_url("/metrics"))
-            .bearer_auth(MASTER)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if scrape.contains(names::TIME_TO_FIRST_TOKEN) {
+        after = scrape().await;
+        if sample(&after, &ttft_count, &model) > ttft_before {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    for name in [
-        names::REQUESTS_TOTAL,
-        names::REQUEST_DURATION,
-        names::UPSTREAM_DURATION,
-        names::OVERHEAD,
-        names::TIME_TO_FIRST_TOKEN,
-        names::TOKENS_TOTAL,
-        names::ERRORS_TOTAL,
-    ] {
-        assert!(scrape.contains(name), "{name} missing from:\n{scrape}");
-    }
-    assert!(scrape.contains(r#"direction="out""#));
-    assert!(scrape.contains(r#"kind="unauthorized""#));
-    assert!(!scrape.contains(CANARY));
+    let ok_json = [
+        ("model", "gpt-test"),
+        ("status", "200"),
+        ("stream", "false"),
+    ];
+    let ok_stream = [("model", "gpt-test"), ("status", "200"), ("stream", "true")];
+    assert!(
+        sample(&after, names::REQUESTS_TOTAL, &ok_json) >= 1.0,
+        "{after}"
+    );
+    assert!(sample(&after, names::REQUESTS_TOTAL, &ok_stream) >= 1.0);
+    assert!(
+        sample(
+            &after,
+            &format!("{}_count", names::REQUEST_DURATION),
+            &model
+        ) >= 2.0
+    );
+    assert!(
+        sample(
+            &after,
+            &format!("{}_count", names::UPSTREAM_DURATION),
+            &[("provider", "mock")]
+        ) >= 2.0
+    );
+    assert!(
+        sample(
+            &after,
+            &format!("{}_count", names::OVERHEAD),
+            &[("stream", "false")]
+        ) >= 1.0
+    );
+    assert!(
+        sample(
+            &after,
+            &format!("{}_count", names::OVERHEAD),
+            &[("stream", "true")]
+        ) >= 1.0
+    );
+    assert!(sample(&after, &ttft_count, &model) > ttft_before);
+    assert!(
+        sample(
+            &after,
+            names::TOKENS_TOTAL,
+            &[("model", "gpt-test"), ("direction", "out")]
+        ) >= 1.0
+    );
+    assert!(
+        sample(
+            &after,
+            names::TOKENS_TOTAL,
+            &[("model", "gpt-test"), ("direction", "in")]
+        ) >= 1.0
+    );
+    assert!(sample(&after, names::ERRORS_TOTAL, &[("kind", "unauthorized")]) >= 1.0);
+    assert!(sample(&after, names::REQUESTS_TOTAL, &[("status", "401")]) >= 1.0);
+    assert!(!after.contains(CANARY));
     h.stop().await;
 }

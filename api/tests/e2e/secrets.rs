@@ -48,48 +48,11 @@ async fn canary_credential_never_appears_in_responses_logs_or_debug_output() {
     }
     let mut stream = hello("gpt-test");
     stream["stream"] = json!(true);
-    seen.push_str(
-        &h.chat(Some(KEY_A), &stream)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
-    seen.push_str(
-        &h.http
-            .get(h.url("/v1/models"))
-            .bearer_auth(KEY_ALL)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
-    seen.push_str(
-        &h.http
-            .get(h.admin_url("/metrics"))
-            .bearer_auth(MASTER)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
-    seen.push_str(
-        &h.http
-            .get(h.admin_url("/health/ready"))
-            .bearer_auth(MASTER)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    seen.push_str(&send_text(h.chat(Some(KEY_A), &stream)).await);
+    seen.push_str(&send_text(h.http.get(h.url("/v1/models")).bearer_auth(KEY_ALL)).await);
+    for path in ["/metrics", "/health/ready"] {
+        seen.push_str(&send_text(h.http.get(h.admin_url(path)).bearer_auth(MASTER)).await);
+    }
     assert!(!seen.contains(CANARY), "canary in a response");
     let debug = format!("{:?}", h.config);
     assert!(!debug.contains(CANARY), "canary in Debug of the config");
