@@ -8,27 +8,10 @@
 #
 # Usage: loadtest/bench/compare.sh [seconds-per-run]   (needs wrk and taskset)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
 secs=${1:-10}
-cargo build --quiet --release --bin portcullis --bin portcullis-mock --bin portcullis-load
-BENCH_KEY=$(./target/release/portcullis gen-key)
-BENCH_MASTER_KEY=$(./target/release/portcullis gen-key)
-export BENCH_KEY BENCH_MASTER_KEY
+source "$(dirname "$0")/common.sh"
 mock=http://127.0.0.1:19000/v1/chat/completions
-gw=http://127.0.0.1:14000/v1/chat/completions
-
-taskset -c 1 ./target/release/portcullis-mock --listen 127.0.0.1:19000 --threads 1 --chunks 24 >/dev/null &
-mock_pid=$!
-RUST_LOG=warn taskset -c 0 ./target/release/portcullis serve --config loadtest/bench/gateway.yaml &
-gw_pid=$!
-trap 'kill $gw_pid $mock_pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  curl -sf http://127.0.0.1:14000/health/live >/dev/null && curl -s -o /dev/null http://127.0.0.1:19000/ && break
-  sleep 0.1
-done
-rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$gw_pid/status"; }
-# CPU time (user+system) the gateway process has used, in microseconds.
-cpu_us() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000000 / hz)}' "/proc/$gw_pid/stat"; }
+rss() { echo "$(rss_kb) kB"; }
 echo "## gateway RSS idle: $(rss)"
 
 run() { # name url concurrency [auth]

@@ -4,20 +4,9 @@
 #
 # Usage: loadtest/bench/soak.sh [seconds]   (default 600)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
 secs=${1:-600}
-cargo build --quiet --release --bin portcullis --bin portcullis-mock --bin portcullis-load
-BENCH_KEY=$(./target/release/portcullis gen-key)
-BENCH_MASTER_KEY=$(./target/release/portcullis gen-key)
-export BENCH_KEY BENCH_MASTER_KEY
-gw=http://127.0.0.1:14000/v1/chat/completions
-taskset -c 1 ./target/release/portcullis-mock --listen 127.0.0.1:19000 --threads 1 --chunks 24 >/dev/null &
-mock_pid=$!
-RUST_LOG=warn taskset -c 0 ./target/release/portcullis serve --config loadtest/bench/gateway.yaml &
-gw_pid=$!
-trap 'kill $gw_pid $mock_pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -sf http://127.0.0.1:14000/health/live >/dev/null && break; sleep 0.1; done
-rss() { awk '/VmRSS/ {print $2}' "/proc/$gw_pid/status"; }
+source "$(dirname "$0")/common.sh"
+rss() { rss_kb; }
 echo "t_s rss_kb"
 echo "0 $(rss)"
 taskset -c 1 ./target/release/portcullis-load --url "$gw" --key "$BENCH_KEY" --model bench-model \
