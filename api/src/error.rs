@@ -134,9 +134,6 @@ impl ApiError {
                 None,
                 "The provider is rate limiting requests for this model; retry later".to_owned(),
             ),
-            ApiError::Engine(EngineError::Overloaded) => {
-                ("overloaded_error", Some(kind), None, self.to_string())
-            }
             ApiError::Engine(EngineError::Upstream(e)) => {
                 ("upstream_error", Some(kind), None, e.to_string())
             }
@@ -199,7 +196,6 @@ fn engine_status(e: &EngineError) -> StatusCode {
         EngineError::Request(_) => StatusCode::BAD_REQUEST,
         EngineError::UnknownModel(_) => StatusCode::NOT_FOUND,
         EngineError::AllCoolingDown { .. } => StatusCode::TOO_MANY_REQUESTS,
-        EngineError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         EngineError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         EngineError::Upstream(u) => match u {
             UpstreamError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

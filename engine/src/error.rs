@@ -142,8 +142,6 @@ pub enum EngineError {
     /// Every deployment of the group is cooling down after 429s.
     #[error("every deployment of this model is cooling down")]
     AllCoolingDown { retry_after: Duration },
-    #[error("the gateway is overloaded")]
-    Overloaded,
     #[error("internal error: {0}")]
     Internal(&'static str),
 }
@@ -154,14 +152,14 @@ impl EngineError {
             EngineError::Request(_) | EngineError::UnknownModel(_) => Fault::Client,
             EngineError::Upstream(e) => e.fault(),
             EngineError::AllCoolingDown { .. } => Fault::Upstream,
-            EngineError::Overloaded | EngineError::Internal(_) => Fault::Internal,
+            EngineError::Internal(_) => Fault::Internal,
         }
     }
 
     pub fn is_retryable(&self) -> bool {
         match self {
             EngineError::Upstream(e) => e.is_retryable(),
-            EngineError::Overloaded | EngineError::AllCoolingDown { .. } => true,
+            EngineError::AllCoolingDown { .. } => true,
             _ => false,
         }
     }
@@ -172,7 +170,6 @@ impl EngineError {
             EngineError::Upstream(e) => e.kind(),
             EngineError::UnknownModel(_) => "unknown_model",
             EngineError::AllCoolingDown { .. } => "cooling_down",
-            EngineError::Overloaded => "overloaded",
             EngineError::Internal(_) => "internal",
         }
     }
