@@ -137,3 +137,65 @@ async fn upstream_error_before_the_stream_starts_is_a_plain_json_error() {
     assert_eq!(error_type(&body), "upstream_error");
     h.stop().await;
 }
+
+#[actix_web::test]
+async fn a_stream_that_goes_silent_ends_with_a_timeout_event() {
+    let h = Harness::start().await;
+    // Headers arrive at once, then nothing for longer than the read timeout (read_ms: 1000).
+    let first_byte_delay = std::time::Duration::from_millis(1500);
+    h.mock.script_next(Behaviour {
+        first_byte_delay,
+        ..Behaviour::default()
+    });
+    let response = h
+        .chat(Some(KEY_A), &stream_body("gpt-test", None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let events = data_events(response, String::new()).await;
+    let last: Value = serde_json::from_str(events.last().unwrap()).unwrap();
+    assert_eq!(last["error"]["code"], "upstream_timeout", "{events:?}");
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn a_client_leaving_mid_stream_is_counted_and_releases_the_stream() {
+    let h = Harness::start().await;
+    let metrics_url = h.admin_url("/metrics");
+    let disconnected = || async {
+        let scrape = send_text(h.http.get(&metrics_url).bearer_auth(MASTER)).await;
+        scrape
+            .lines()
+            .filter(|l| {
+                l.starts_with("portcullis_streams_client_disconnected_total{model=\"gpt-test\"}")
+            })
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let before = disconnected().await;
+    h.mock.script_next(Behaviour {
+        chunks: Some(8),
+        pause_after_chunks: Some(2),
+        ..Behaviour::default()
+    });
+    let mut response = h
+        .chat(Some(KEY_A), &stream_body("gpt-test", None))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.chunk().await.unwrap().is_some());
+    drop(response);
+    // actix notices a closed connection when it next writes to it: let the upstream go on.
+    h.mock.resume();
+    let mut after = before;
+    for _ in 0..100 {
+        after = disconnected().await;
+        if after > before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(after > before, "client disconnect was not noticed");
+    h.stop().await;
+}

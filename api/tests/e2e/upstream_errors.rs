@@ -106,3 +106,18 @@ async fn upstream_rejecting_the_credential_is_a_502_not_a_client_401() {
     assert_eq!(body["error"]["code"], "upstream_unauthorized");
     h.stop().await;
 }
+
+#[actix_web::test]
+async fn a_provider_slower_than_the_first_byte_timeout_gets_504() {
+    let h = Harness::start().await;
+    // The harness config sets first_byte_ms: 1000.
+    let latency = std::time::Duration::from_millis(1500);
+    h.mock.script_next(Behaviour {
+        latency,
+        ..Behaviour::default()
+    });
+    let (status, body) = send_json(h.chat(Some(KEY_A), &hello("gpt-test"))).await;
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(body["error"]["code"], "upstream_timeout");
+    h.stop().await;
+}
