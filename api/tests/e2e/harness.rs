@@ -201,3 +201,53 @@ pub fn error_type(body: &Value) -> &str {
     );
     error["type"].as_str().unwrap()
 }
+
+/// Sum of the samples of `name` in a Prometheus scrape whose labels include every pair.
+pub fn sample(scrape: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let rest = series.strip_prefix(name)?;
+            if !(rest.is_empty() || rest.starts_with('{')) {
+                return None;
+            }
+            labels
+                .iter()
+                .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
+                .then(|| value.parse::<f64>().ok())?
+        })
+        .sum()
+}
+
+impl Harness {
+    /// The admin listener's `/metrics` text.
+    pub async fn scrape(&self) -> String {
+        send_text(
+            self.http
+                .get(self.admin_url("/metrics"))
+                .bearer_auth(MASTER),
+        )
+        .await
+    }
+
+    /// Scrapes until the sample rises above `floor` (some are recorded a moment after the
+    /// client saw the response end); bounded to 2 s. Returns the last scrape.
+    pub async fn scrape_until_above(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        floor: f64,
+    ) -> String {
+        let mut scrape = String::new();
+        for _ in 0..100 {
+            scrape = self.scrape().await;
+            if sample(&scrape, name, labels) > floor {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        scrape
+    }
+}

@@ -9,32 +9,12 @@ use serde_json::json;
 
 use crate::harness::*;
 
-/// Sum of the samples of `name` whose labels include every pair in `labels`.
-fn sample(scrape: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
-    scrape
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let (series, value) = line.rsplit_once(' ')?;
-            let rest = series.strip_prefix(name)?;
-            if !(rest.is_empty() || rest.starts_with('{')) {
-                return None;
-            }
-            labels
-                .iter()
-                .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
-                .then(|| value.parse::<f64>().ok())?
-        })
-        .sum()
-}
-
 #[actix_web::test]
 async fn metrics_cover_requests_latency_overhead_ttft_tokens_and_errors() {
     let h = Harness::start().await;
-    let scrape = || send_text(h.http.get(h.admin_url("/metrics")).bearer_auth(MASTER));
     let model = [("model", "gpt-test")];
     let ttft_count = format!("{}_count", names::TIME_TO_FIRST_TOKEN);
-    let before = scrape().await;
+    let before = h.scrape().await;
     let ttft_before = sample(&before, &ttft_count, &model);
 
     let (status, _) = send_json(h.chat(Some(KEY_A), &hello("gpt-test"))).await;
@@ -49,16 +29,8 @@ async fn metrics_cover_requests_latency_overhead_ttft_tokens_and_errors() {
     let (status, _) = send_json(h.chat(None, &hello("gpt-test"))).await;
     assert_eq!(status, 401);
 
-    // Stream metrics are recorded when the relay ends, which can be a moment after the client
-    // read [DONE]: poll the scrape, bounded.
-    let mut after = String::new();
-    for _ in 0..100 {
-        after = scrape().await;
-        if sample(&after, &ttft_count, &model) > ttft_before {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    // Stream metrics are recorded when the relay ends, a moment after the client read [DONE].
+    let after = h.scrape_until_above(&ttft_count, &model, ttft_before).await;
     let ok_json = [
         ("model", "gpt-test"),
         ("status", "200"),

@@ -162,18 +162,9 @@ async fn a_stream_that_goes_silent_ends_with_a_timeout_event() {
 #[actix_web::test]
 async fn a_client_leaving_mid_stream_is_counted_and_releases_the_stream() {
     let h = Harness::start().await;
-    let metrics_url = h.admin_url("/metrics");
-    let disconnected = || async {
-        let scrape = send_text(h.http.get(&metrics_url).bearer_auth(MASTER)).await;
-        scrape
-            .lines()
-            .filter(|l| {
-                l.starts_with("portcullis_streams_client_disconnected_total{model=\"gpt-test\"}")
-            })
-            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-            .sum::<f64>()
-    };
-    let before = disconnected().await;
+    let name = portcullis_api::metrics::STREAMS_INTERRUPTED_TOTAL;
+    let model = [("model", "gpt-test")];
+    let before = sample(&h.scrape().await, name, &model);
     h.mock.script_next(Behaviour {
         chunks: Some(8),
         pause_after_chunks: Some(2),
@@ -188,14 +179,11 @@ async fn a_client_leaving_mid_stream_is_counted_and_releases_the_stream() {
     drop(response);
     // actix notices a closed connection when it next writes to it: let the upstream go on.
     h.mock.resume();
-    let mut after = before;
-    for _ in 0..100 {
-        after = disconnected().await;
-        if after > before {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let after = sample(
+        &h.scrape_until_above(name, &model, before).await,
+        name,
+        &model,
+    );
     assert!(after > before, "client disconnect was not noticed");
     h.stop().await;
 }
