@@ -110,11 +110,6 @@ impl Router {
         }
     }
 
-    /// Whether a model group of this name exists.
-    pub fn has_model(&self, model: &str) -> bool {
-        self.inner.groups.contains_key(model)
-    }
-
     /// Leases a deployment for `model`. Runs on the calling thread; never waits.
     pub fn acquire(&self, model: &str) -> Result<RoutedLease, EngineError> {
         let group = self
