@@ -260,10 +260,7 @@ mod tests {
         assert_eq!(out, input.as_bytes());
         assert_eq!(
             relay.usage(),
-            Some(Usage {
-                prompt_tokens: 4,
-                completion_tokens: 9
-            })
+            Some(Usage::new(4, 9))
         );
         assert!(relay.is_done());
         assert_eq!(relay.events(), 4);

@@ -3,13 +3,60 @@
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-/// Tokens one request consumed.
+/// Tokens one request consumed, in the provider-neutral form every translation produces.
+///
+/// `prompt_tokens` counts every input token, cached ones included (OpenAI's convention);
+/// `cached_tokens` is the part of it read from the provider's prompt cache and
+/// `cache_write_tokens` the part written to it (Anthropic's `cache_creation_input_tokens`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(from = "OpenAiUsage")]
 pub struct Usage {
-    #[serde(default)]
     pub prompt_tokens: u64,
-    #[serde(default)]
     pub completion_tokens: u64,
+    pub cached_tokens: u64,
+    pub cache_write_tokens: u64,
+}
+
+impl Usage {
+    /// Input and output tokens only, nothing cached.
+    pub fn new(prompt_tokens: u64, completion_tokens: u64) -> Self {
+        Self {
+            prompt_tokens,
+            completion_tokens,
+            ..Self::default()
+        }
+    }
+}
+
+/// OpenAI's `usage` object as it arrives on the wire.
+#[derive(Deserialize)]
+struct OpenAiUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+impl From<OpenAiUsage> for Usage {
+    fn from(raw: OpenAiUsage) -> Self {
+        Usage {
+            prompt_tokens: raw.prompt_tokens,
+            completion_tokens: raw.completion_tokens,
+            cached_tokens: raw
+                .prompt_tokens_details
+                .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
+            cache_write_tokens: 0,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -59,11 +106,10 @@ mod tests {
         let body = br#"{"id":"x","choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}}"#;
         assert_eq!(
             from_completion(body).unwrap(),
-            Some(Usage {
-                prompt_tokens: 3,
-                completion_tokens: 5
-            })
+            Some(Usage::new(3, 5))
         );
+        let cached = br#"{"usage":{"prompt_tokens":10,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":8}}}"#;
+        assert_eq!(from_completion(cached).unwrap().unwrap().cached_tokens, 8);
         assert_eq!(from_completion(br#"{"choices":[]}"#).unwrap(), None);
         assert!(from_completion(b"not json").is_err());
         assert!(from_completion(b"[1]").is_err());
