@@ -9,14 +9,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use portcullis_engine::provider::Vendor;
-use portcullis_engine::{
-    DeploymentSpec, GatewaySpec, ModelGroupSpec, ProviderSpec, UpstreamTimeouts,
-};
+use portcullis_engine::{DeploymentSpec, GatewaySpec, ProviderSpec};
 use portcullis_loadtest::mock::{MockOptions, MockUpstream};
 use secrecy::SecretString;
 
-use crate::config::{Config, KeyConfig, Mode, ModelAccess, ServerConfig};
 use crate::keygen;
+use portcullis_config::{Config, KeyConfig, Mode, ModelAccess, ServerConfig};
 
 /// The public model name the demo serves.
 pub const DEMO_MODEL: &str = "demo-model";
@@ -39,16 +37,15 @@ pub async fn prepare(listen: SocketAddr, admin_listen: SocketAddr) -> anyhow::Re
     .await?;
     let virtual_key = keygen::generate_key()?;
     let master_key = keygen::generate_key()?;
-    let provider = ProviderSpec {
-        name: "mock".into(),
-        vendor: Vendor::OpenaiCompatible,
-        base_url: mock.base_url().parse()?,
-        credential: None,
-        timeouts: UpstreamTimeouts::default(),
-        allow_private_network: true,
-        max_response_bytes: 32 << 20,
-        max_event_bytes: 1 << 20,
-    };
+    let mut gateway = GatewaySpec::default();
+    let mock_provider = gateway.provider(
+        ProviderSpec::new("mock", Vendor::OpenaiCompatible, mock.base_url().parse()?)
+            .allow_private_network(),
+    );
+    gateway.group(
+        DEMO_MODEL,
+        vec![DeploymentSpec::new(mock_provider, "mock-model")],
+    );
     let config = Config {
         mode: Mode::Development,
         server: ServerConfig {
@@ -61,17 +58,7 @@ pub async fn prepare(listen: SocketAddr, admin_listen: SocketAddr) -> anyhow::Re
         },
         master_key: Some(SecretString::from(master_key.clone())),
         key_pepper: None,
-        gateway: GatewaySpec {
-            providers: vec![provider],
-            groups: vec![ModelGroupSpec {
-                name: DEMO_MODEL.into(),
-                deployments: vec![DeploymentSpec {
-                    provider: 0,
-                    upstream_model: "mock-model".into(),
-                    weight: 1,
-                }],
-            }],
-        },
+        gateway,
         keys: vec![KeyConfig {
             name: "demo".to_owned(),
             key: SecretString::from(virtual_key.clone()),

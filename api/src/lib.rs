@@ -6,7 +6,6 @@
 
 pub mod auth;
 pub mod body;
-pub mod config;
 pub mod demo;
 pub mod error;
 pub mod headers;
@@ -16,5 +15,5 @@ pub mod routes;
 pub mod server;
 pub mod state;
 
-pub use config::Config;
+pub use portcullis_config::Config;
 pub use server::{RunningGateway, StartError, StartOptions, start};

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use portcullis_engine::ProviderId;
 
 pub const REQUESTS_TOTAL: &str = "portcullis_requests_total";
 pub const REQUEST_DURATION: &str = "portcullis_request_duration_seconds";
@@ -82,7 +83,7 @@ pub struct ModelMetrics {
     tokens_in: Counter,
     tokens_out: Counter,
     disconnected: Counter,
-    /// By provider index; registered on first use (not every provider serves every model).
+    /// By provider id; registered on first use (not every provider serves every model).
     upstream: Vec<OnceLock<Histogram>>,
 }
 
@@ -122,8 +123,8 @@ impl ModelMetrics {
         self.duration[s].record(total);
     }
 
-    pub fn upstream(&self, provider: usize, provider_name: &str, upstream: Duration) {
-        if let Some(slot) = self.upstream.get(provider) {
+    pub fn upstream(&self, provider: ProviderId, provider_name: &str, upstream: Duration) {
+        if let Some(slot) = self.upstream.get(provider.index()) {
             slot.get_or_init(|| {
                 metrics::histogram!(UPSTREAM_DURATION, "provider" => provider_name.to_owned(), "model" => self.model.to_string())
             })

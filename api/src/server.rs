@@ -11,12 +11,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
-use portcullis_engine::{Router, UpstreamClients};
+use portcullis_config::Config;
+use portcullis_engine::{Providers, Router, UpstreamClients};
 use portcullis_storage::{KeyHasher, KeyId, MemoryKeyStore, VirtualKey};
 use secrecy::ExposeSecret;
 
 use crate::auth::Authenticator;
-use crate::config::Config;
 use crate::keygen;
 use crate::metrics;
 use crate::routes::{admin, chat, fallback, health, models};
@@ -117,8 +117,9 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
     if config.master_key.is_none() {
         tracing::warn!("no master key configured: the admin listener refuses every request");
     }
+    let providers = Providers::new(&config.gateway)?;
     // A trial build, so a client that cannot be built fails start-up, not a worker.
-    UpstreamClients::new(&config.gateway)?;
+    UpstreamClients::new(&providers)?;
     let router = Router::start(&config.gateway);
     let models: Vec<Arc<str>> = config
         .gateway
@@ -141,12 +142,7 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
             .iter()
             .map(|g| g.name.clone())
             .collect(),
-        providers: config
-            .gateway
-            .providers
-            .iter()
-            .map(|p| p.name.clone())
-            .collect(),
+        providers: providers.clone(),
         started_unix: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
@@ -154,14 +150,14 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
         chat_metrics,
     });
 
-    let gateway = Arc::new(config.gateway.clone());
     let public_state = state.clone();
     let mut public = HttpServer::new(move || {
         #[expect(
             clippy::expect_used,
             reason = "the same spec built successfully above, before any worker started"
         )]
-        let clients = UpstreamClients::new(&gateway).expect("upstream clients build");
+        let clients =
+            UpstreamClients::new(&public_state.providers).expect("upstream clients build");
         App::new()
             .app_data(public_state.clone())
             .app_data(web::Data::new(clients))

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use portcullis_engine::Router;
+use portcullis_engine::{Providers, Router};
 
 use crate::auth::Authenticator;
 use crate::metrics::ChatMetrics;
@@ -14,11 +14,11 @@ use crate::metrics::ChatMetrics;
 pub struct AppState {
     pub auth: Authenticator,
     pub router: Router,
+    /// Every provider with its prepared adapter; workers build their clients over it.
+    pub providers: Providers,
     pub limits: RequestLimits,
     /// Model group names, in config order.
     pub models: Vec<Arc<str>>,
-    /// Provider names by index, for metric labels.
-    pub providers: Vec<Arc<str>>,
     /// Unix time the gateway started; reported as `created` in `/v1/models`.
     pub started_unix: u64,
     pub metrics: Option<PrometheusHandle>,
@@ -33,10 +33,4 @@ pub struct RequestLimits {
     pub max_json_depth: usize,
     /// Longest time the whole body may take to arrive.
     pub body_timeout: Duration,
-}
-
-impl AppState {
-    pub fn provider_name(&self, index: usize) -> &str {
-        self.providers.get(index).map_or("unknown", |p| p)
-    }
 }

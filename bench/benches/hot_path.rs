@@ -2,15 +2,19 @@
 //! request validation, upstream body building, SSE relaying, key hashing, deployment choice.
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use portcullis_bench::{chat_body, stream_transcript};
-use portcullis_engine::ChatRequest;
-use portcullis_engine::provider::StreamUsage;
-use portcullis_engine::routing::table::{DeploymentTable, GroupId, Outcome};
-use portcullis_engine::sse::SseRelay;
+use portcullis_engine::clock::Picker;
+use portcullis_engine::provider::openai::{SseRelay, upstream_body};
+use portcullis_engine::provider::{StreamUsage, Vendor};
+use portcullis_engine::routing::{DeploymentTable, Outcome};
+use portcullis_engine::{
+    ChatRequest, DeploymentSpec, GatewaySpec, GroupId, ProviderId, ProviderSpec, Providers,
+};
 use portcullis_storage::KeyHasher;
 
 fn request(c: &mut Criterion) {
@@ -24,8 +28,32 @@ fn request(c: &mut Criterion) {
     group.bench_function("upstream_body", |b| {
         b.iter(|| {
             parsed.as_ref().map(|r| {
-                r.upstream_body(black_box("gpt-4o-mini-2024-07-18"), StreamUsage::OnRequest)
+                upstream_body(
+                    r,
+                    black_box("gpt-4o-mini-2024-07-18"),
+                    StreamUsage::OnRequest,
+                )
             })
+        })
+    });
+    // The whole provider seam: body plus the prepared endpoint URL and credential header.
+    let mut spec = GatewaySpec::default();
+    let url = "https://api.openai.com/v1".parse().ok();
+    if let Some(url) = url {
+        let id = spec.provider(
+            ProviderSpec::new("openai", Vendor::Openai, url).credential("sk-bench-0123456789"),
+        );
+        spec.group("gpt-4o-mini", vec![DeploymentSpec::new(id, "gpt-4o-mini")]);
+    }
+    let providers = Providers::new(&spec).ok();
+    let adapter = providers
+        .as_ref()
+        .and_then(|p| p.get(ProviderId(0)))
+        .map(|p| p.adapter.clone());
+    group.bench_function("upstream_request", |b| {
+        b.iter(|| match (&parsed, &adapter) {
+            (Some(r), Some(a)) => a.chat_request(r, black_box("gpt-4o-mini-2024-07-18")).ok(),
+            _ => None,
         })
     });
     group.finish();
@@ -74,14 +102,20 @@ fn auth(c: &mut Criterion) {
 fn routing(c: &mut Criterion) {
     let mut table = DeploymentTable::new();
     for i in 0..4 {
-        table.add(GroupId(0), format!("deployment-{i}").into(), 1 + i);
+        let provider = (ProviderId(0), "p".into());
+        table.add(
+            provider,
+            GroupId(0),
+            format!("deployment-{i}").into(),
+            1 + i,
+        );
     }
-    let mut rng = fastrand_like(42);
+    let picker = XorShift(AtomicU64::new(42));
     let now = 1_000_000_000;
     let latency = Duration::from_millis(5);
     c.bench_function("acquire_and_release", |b| {
         b.iter(|| {
-            if let Ok(lease) = table.acquire(GroupId(0), now, &mut |bound| rng() % bound) {
+            if let Ok(lease) = table.acquire(GroupId(0), now, &picker) {
                 table.release(lease.deployment, Outcome::Success { latency }, now);
             }
         })
@@ -89,12 +123,17 @@ fn routing(c: &mut Criterion) {
 }
 
 /// A tiny xorshift so the bench needs no RNG dependency.
-fn fastrand_like(mut seed: u64) -> impl FnMut() -> u64 {
-    move || {
+#[derive(Debug)]
+struct XorShift(AtomicU64);
+
+impl Picker for XorShift {
+    fn below(&self, bound: u64) -> u64 {
+        let mut seed = self.0.load(Ordering::Relaxed);
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        seed
+        self.0.store(seed, Ordering::Relaxed);
+        seed % bound
     }
 }
 

@@ -37,7 +37,7 @@ mod tests {
     #[test]
     fn fixtures_are_what_the_engine_accepts() {
         assert!(portcullis_engine::ChatRequest::parse(&chat_body(), 64).is_ok());
-        let mut relay = portcullis_engine::sse::SseRelay::new(1 << 20, true);
+        let mut relay = portcullis_engine::provider::openai::SseRelay::new(1 << 20, true);
         relay.push(stream_transcript(24).into()).unwrap();
         assert!(relay.is_done());
         assert_eq!(relay.usage().unwrap().completion_tokens, 24);

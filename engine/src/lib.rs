@@ -1,27 +1,33 @@
 //! Portcullis engine: everything between "a validated request" and "bytes for the client",
 //! with no HTTP server types in sight.
 //!
-//! - [`request`]: the client's body, validated strictly, and the body sent upstream.
+//! - [`request`]: the client's body, validated strictly: the canonical request.
+//! - [`provider`]: the seam every provider sits behind (request, response, stream, errors).
 //! - [`routing`]: model groups, provider actors, deployment leases and outcome reports.
-//! - [`upstream`]: per-worker HTTP clients with egress control ([`egress`]).
-//! - [`sse`] and [`usage`]: stream relaying and token accounting.
+//! - [`upstream`]: per-worker HTTP clients with egress control ([`egress`]); sends bytes only.
+//! - [`stream`]: the relay that drives a provider's stream translator to the client.
 //! - [`dispatch`]: one chat completion, start to finish.
+//! - [`clock`] and [`ids`]: injected time and chance; identities.
 
+pub mod clock;
 pub mod dispatch;
 pub mod egress;
 pub mod error;
+pub mod ids;
 pub mod provider;
 pub mod request;
 pub mod routing;
 pub mod spec;
-pub mod sse;
+pub mod stream;
 pub mod upstream;
 pub mod usage;
 
-pub use dispatch::{ChatReply, RelayStream, StreamSummary, chat};
+pub use dispatch::{ChatReply, chat};
 pub use error::{EngineError, Fault, RequestError, UpstreamError};
+pub use ids::{DeploymentId, GroupId, KeyId, ProviderId, RequestId};
 pub use request::ChatRequest;
-pub use routing::Router;
+pub use routing::{Lease, Router};
 pub use spec::{DeploymentSpec, GatewaySpec, ModelGroupSpec, ProviderSpec, UpstreamTimeouts};
-pub use upstream::UpstreamClients;
+pub use stream::{RelayStream, StreamSummary};
+pub use upstream::{Providers, UpstreamClients};
 pub use usage::Usage;

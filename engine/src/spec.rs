@@ -1,8 +1,10 @@
 //! What the operator configured, in the engine's own terms.
 //!
-//! The api crate parses and validates the config file and hands the engine these
+//! The config crate parses and validates the config file and hands the engine these
 //! resolved, immutable specs. Upstream URLs and credentials come only from here:
 //! nothing a client sends can change where a request goes or which credential it carries.
+//! Tests build specs with the builders ([`ProviderSpec::new`], [`GatewaySpec::provider`],
+//! [`GatewaySpec::group`]) rather than by hand.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::ids::ProviderId;
 use crate::provider::Vendor;
 
 /// One upstream provider: where it lives, how to authenticate, how long to wait.
@@ -30,6 +33,50 @@ pub struct ProviderSpec {
     pub max_response_bytes: usize,
     /// Largest single SSE event accepted from this provider.
     pub max_event_bytes: usize,
+}
+
+impl ProviderSpec {
+    pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+    pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
+
+    /// A provider with default timeouts and limits, no credential, public network only.
+    pub fn new(name: &str, vendor: Vendor, base_url: Url) -> Self {
+        Self {
+            name: name.into(),
+            vendor,
+            base_url,
+            credential: None,
+            timeouts: UpstreamTimeouts::default(),
+            allow_private_network: false,
+            max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
+            max_event_bytes: Self::DEFAULT_MAX_EVENT_BYTES,
+        }
+    }
+
+    pub fn credential(mut self, credential: &str) -> Self {
+        self.credential = Some(SecretString::from(credential.to_owned()));
+        self
+    }
+
+    pub fn allow_private_network(mut self) -> Self {
+        self.allow_private_network = true;
+        self
+    }
+
+    pub fn timeouts(mut self, timeouts: UpstreamTimeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    pub fn max_event_bytes(mut self, bytes: usize) -> Self {
+        self.max_event_bytes = bytes;
+        self
+    }
+
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
 }
 
 /// Upstream timeouts. All are enforced by the per-worker client or the dispatcher.
@@ -66,17 +113,53 @@ pub struct ModelGroupSpec {
 /// One place a model group can be served: a provider and the model name it knows.
 #[derive(Debug, Clone)]
 pub struct DeploymentSpec {
-    /// Index into [`GatewaySpec::providers`].
-    pub provider: usize,
+    pub provider: ProviderId,
     /// The model name sent upstream.
     pub upstream_model: Arc<str>,
     /// Relative share of traffic; zero means "never chosen".
     pub weight: u32,
 }
 
-/// Everything the engine needs to route.
+impl DeploymentSpec {
+    pub fn new(provider: ProviderId, upstream_model: &str) -> Self {
+        Self {
+            provider,
+            upstream_model: upstream_model.into(),
+            weight: 1,
+        }
+    }
+
+    pub fn weight(mut self, weight: u32) -> Self {
+        self.weight = weight;
+        self
+    }
+}
+
+/// Everything the engine needs to route. Provider ids are positions in `providers`.
 #[derive(Debug, Clone, Default)]
 pub struct GatewaySpec {
     pub providers: Vec<ProviderSpec>,
     pub groups: Vec<ModelGroupSpec>,
+}
+
+impl GatewaySpec {
+    /// Adds a provider; returns its id.
+    pub fn provider(&mut self, spec: ProviderSpec) -> ProviderId {
+        self.providers.push(spec);
+        ProviderId::from_index(self.providers.len() - 1)
+    }
+
+    /// Adds a model group served by `deployments`.
+    pub fn group(&mut self, name: &str, deployments: Vec<DeploymentSpec>) -> &mut Self {
+        self.groups.push(ModelGroupSpec {
+            name: name.into(),
+            deployments,
+        });
+        self
+    }
+
+    /// The provider with id `id`.
+    pub fn provider_spec(&self, id: ProviderId) -> Option<&ProviderSpec> {
+        self.providers.get(id.index())
+    }
 }

@@ -1,7 +1,7 @@
-//! Token usage as providers report it, read without building a full JSON tree.
+//! Token usage in the provider-neutral form. Every provider translation produces a [`Usage`];
+//! it deserialises from OpenAI's `usage` object, the canonical wire form.
 
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
 /// Tokens one request consumed, in the provider-neutral form every translation produces.
 ///
@@ -56,75 +56,5 @@ impl From<OpenAiUsage> for Usage {
                 .unwrap_or(0),
             cache_write_tokens: 0,
         }
-    }
-}
-
-#[derive(Deserialize)]
-struct WithUsage {
-    #[serde(default)]
-    usage: Option<Usage>,
-}
-
-#[derive(Deserialize)]
-struct ChunkShape {
-    #[serde(default)]
-    choices: Option<Vec<IgnoredAny>>,
-    #[serde(default)]
-    usage: Option<Usage>,
-}
-
-/// Reads `usage` from a complete chat completion body. `Err` if the body is not a JSON
-/// object at all (the provider's answer is malformed); `Ok(None)` if it carries no usage.
-pub fn from_completion(body: &[u8]) -> Result<Option<Usage>, serde_json::Error> {
-    Ok(serde_json::from_slice::<WithUsage>(body)?.usage)
-}
-
-/// What a stream chunk says about usage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChunkUsage {
-    pub usage: Usage,
-    /// The chunk carries no choices: it exists only to report usage.
-    pub usage_only: bool,
-}
-
-/// Reads usage from one `chat.completion.chunk` payload, if it has any.
-pub fn from_chunk(payload: &[u8]) -> Option<ChunkUsage> {
-    let chunk: ChunkShape = serde_json::from_slice(payload).ok()?;
-    let usage = chunk.usage?;
-    Some(ChunkUsage {
-        usage,
-        usage_only: chunk.choices.is_none_or(|c| c.is_empty()),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_usage_from_a_completion() {
-        let body = br#"{"id":"x","choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}}"#;
-        assert_eq!(
-            from_completion(body).unwrap(),
-            Some(Usage::new(3, 5))
-        );
-        let cached = br#"{"usage":{"prompt_tokens":10,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":8}}}"#;
-        assert_eq!(from_completion(cached).unwrap().unwrap().cached_tokens, 8);
-        assert_eq!(from_completion(br#"{"choices":[]}"#).unwrap(), None);
-        assert!(from_completion(b"not json").is_err());
-        assert!(from_completion(b"[1]").is_err());
-    }
-
-    #[test]
-    fn tells_usage_only_chunks_from_content_chunks() {
-        let only = br#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}"#;
-        assert!(from_chunk(only).unwrap().usage_only);
-        let last =
-            br#"{"choices":[{"delta":{}}],"usage":{"prompt_tokens":1,"completion_tokens":2}}"#;
-        assert!(!from_chunk(last).unwrap().usage_only);
-        assert_eq!(
-            from_chunk(br#"{"choices":[{"delta":{}}],"usage":null}"#),
-            None
-        );
     }
 }

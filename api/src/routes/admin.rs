@@ -35,7 +35,7 @@ pub async fn ready(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         .router
         .stopped_providers()
         .into_iter()
-        .map(|i| state.provider_name(i))
+        .filter_map(|id| state.providers.get(id).map(|p| &*p.spec.name))
         .collect();
     let body = serde_json::json!({
         "status": if stopped.is_empty() { "ready" } else { "not_ready" },

@@ -8,11 +8,12 @@ use std::time::Instant;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use portcullis_engine::{
-    ChatReply, ChatRequest, EngineError, Fault, StreamSummary, UpstreamClients,
+    ChatReply, ChatRequest, EngineError, Fault, RequestId, StreamSummary, UpstreamClients,
 };
 
 use crate::body::read_json_body;
 use crate::error::ApiError;
+use crate::error::openai::OpenAiSse;
 use crate::headers;
 use crate::metrics::{self, ModelMetrics, ROUTE_CHAT};
 use crate::state::AppState;
@@ -24,7 +25,7 @@ pub async fn completions(
     clients: web::Data<UpstreamClients>,
 ) -> HttpResponse {
     let started = Instant::now();
-    let request_id = format!("{:016x}", fastrand::u64(..));
+    let request_id = RequestId::random().to_string();
     let mut labels = Labels {
         metrics: state.chat_metrics.unrouted().clone(),
         stream: false,
@@ -88,12 +89,12 @@ async fn serve(
             body,
             usage,
             upstream,
-            provider,
+            lease,
         } => {
             let m = &labels.metrics;
             let total = started.elapsed();
             m.request(false, 200, total);
-            m.upstream(provider, state.provider_name(provider), upstream);
+            m.upstream(lease.provider, &lease.provider_name, upstream);
             m.overhead(false, total.saturating_sub(upstream));
             if let Some(usage) = usage {
                 m.tokens(usage.prompt_tokens, usage.completion_tokens);
@@ -104,29 +105,24 @@ async fn serve(
         }
         ChatReply::Stream(mut stream) => {
             let m = labels.metrics.clone();
-            let provider = state.provider_name(stream.provider()).to_owned();
             let request_id = request_id.to_owned();
-            stream.on_finish(move |summary| {
-                finish_stream(&m, &provider, &request_id, started, summary)
-            });
+            stream.on_finish(move |summary| finish_stream(&m, &request_id, started, summary));
             Ok(HttpResponse::Ok()
                 .content_type("text/event-stream")
                 .insert_header((header::CACHE_CONTROL, "no-cache"))
-                .streaming(stream))
+                .streaming(OpenAiSse::new(stream)))
         }
     }
 }
 
 /// Records a finished stream: duration, TTFT, overhead up to the first token, tokens.
-fn finish_stream(
-    m: &ModelMetrics,
-    provider: &str,
-    request_id: &str,
-    started: Instant,
-    summary: StreamSummary,
-) {
+fn finish_stream(m: &ModelMetrics, request_id: &str, started: Instant, summary: StreamSummary) {
     m.request(true, 200, started.elapsed());
-    m.upstream(summary.provider, provider, summary.upstream_total);
+    m.upstream(
+        summary.provider,
+        &summary.provider_name,
+        summary.upstream_total,
+    );
     if let Some(first) = summary.first_forwarded {
         let ttft = first.saturating_duration_since(started);
         m.time_to_first_token(ttft);

@@ -67,7 +67,7 @@ providers:
     base_url: {mock_url}
     api_key: env:PROVIDER_KEY
     allow_private_network: true
-    timeouts: {{ first_byte_ms: 1000, read_ms: 1000 }}
+    timeouts: {{ first_byte: 1s, read: 1s }}
 models:
   - name: gpt-test
     deployments:

@@ -141,7 +141,7 @@ async fn upstream_error_before_the_stream_starts_is_a_plain_json_error() {
 #[actix_web::test]
 async fn a_stream_that_goes_silent_ends_with_a_timeout_event() {
     let h = Harness::start().await;
-    // Headers arrive at once, then nothing for longer than the read timeout (read_ms: 1000).
+    // Headers arrive at once, then nothing for longer than the read timeout (read: 1s).
     let first_byte_delay = std::time::Duration::from_millis(1500);
     h.mock.script_next(Behaviour {
         first_byte_delay,

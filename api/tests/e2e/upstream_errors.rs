@@ -110,7 +110,7 @@ async fn upstream_rejecting_the_credential_is_a_502_not_a_client_401() {
 #[actix_web::test]
 async fn a_provider_slower_than_the_first_byte_timeout_gets_504() {
     let h = Harness::start().await;
-    // The harness config sets first_byte_ms: 1000.
+    // The harness config sets first_byte: 1s.
     let latency = std::time::Duration::from_millis(1500);
     h.mock.script_next(Behaviour {
         latency,

@@ -1,9 +1,70 @@
-//! Providers as data.
+//! The provider seam: everything that differs between providers, behind one trait.
 //!
-//! OpenAI and the many servers that speak its dialect (vLLM, Ollama, Groq, Mistral, Together,
-//! DeepSeek, OpenRouter, Fireworks) differ only in a base URL, an auth header and a few
-//! quirks. They are described here as a table, not as code: adding a vendor is adding a row.
+//! A [`ProviderAdapter`] turns the canonical request (the validated OpenAI chat request) into
+//! an [`UpstreamRequest`] (URL, headers, body), turns a provider's answer back into an OpenAI
+//! `chat.completion` plus [`Usage`], builds a stateful [`StreamTranslate`] per stream, and
+//! classifies the provider's error responses. It does no I/O: `upstream` sends the bytes and
+//! enforces timeouts and egress; `dispatch` runs the flow.
+//!
+//! OpenAI and the vendors that speak its dialect are data ([`Vendor`] rows sharing the
+//! [`openai`] adapter). A provider with its own dialect is one folder with the same file names
+//! as `openai/` (`mod request response stream error`) and one arm in [`adapter_for`].
 
+pub mod openai;
 mod vendor;
 
-pub use vendor::{AuthStyle, StreamUsage, Vendor, VendorProfile};
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use url::Url;
+
+pub use vendor::{AuthStyle, Dialect, StreamUsage, Vendor, VendorProfile};
+
+use crate::error::{EngineError, UpstreamError};
+use crate::request::ChatRequest;
+use crate::spec::ProviderSpec;
+use crate::stream::StreamTranslate;
+use crate::usage::Usage;
+
+/// One request, ready to send: where, with which headers (the credential among them), what.
+#[derive(Debug)]
+pub struct UpstreamRequest {
+    pub url: Url,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// What a provider needs the gateway to do differently. Implementations are pure.
+pub trait ProviderAdapter: Send + Sync + Debug {
+    /// The upstream request for `request`, sent to the deployment's `upstream_model`.
+    fn chat_request(
+        &self,
+        request: &ChatRequest,
+        upstream_model: &str,
+    ) -> Result<UpstreamRequest, EngineError>;
+
+    /// A complete success body → an OpenAI `chat.completion` body and its usage.
+    fn chat_response(&self, body: Bytes) -> Result<(Bytes, Option<Usage>), UpstreamError>;
+
+    /// A fresh translator for one stream of `request`.
+    fn stream_translator(
+        &self,
+        request: &ChatRequest,
+        max_event_bytes: usize,
+    ) -> Box<dyn StreamTranslate>;
+
+    /// A non-success, non-redirect response → the error the gateway acts on. `body` is at
+    /// most a bounded prefix of the provider's error body; it must never be echoed unscrubbed.
+    fn classify_error(&self, status: StatusCode, headers: &HeaderMap, body: &[u8])
+    -> UpstreamError;
+}
+
+/// The adapter for a configured provider.
+pub(crate) fn adapter_for(spec: &ProviderSpec) -> Result<Arc<dyn ProviderAdapter>, EngineError> {
+    match spec.vendor.profile().dialect {
+        Dialect::OpenAi => Ok(Arc::new(openai::OpenAiAdapter::new(spec)?)),
+    }
+}

@@ -1,4 +1,4 @@
-//! The vendor table: base URL, auth style and quirk flags per OpenAI-compatible vendor.
+//! The vendor table: dialect, base URL, auth style and quirk flags per vendor, as data.
 
 use serde::Deserialize;
 
@@ -9,6 +9,15 @@ pub enum AuthStyle {
     Bearer,
     /// `api-key: <credential>` (Azure OpenAI style).
     ApiKeyHeader,
+    /// `x-api-key: <credential>` (Anthropic style).
+    XApiKey,
+}
+
+/// The wire dialect a vendor speaks: which adapter folder serves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// OpenAI chat completions.
+    OpenAi,
 }
 
 /// How a vendor reports token usage on streams.
@@ -23,6 +32,7 @@ pub enum StreamUsage {
 /// Static facts about one vendor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VendorProfile {
+    pub dialect: Dialect,
     /// Used when the config gives no `base_url`; `None` means the config must give one.
     pub default_base_url: Option<&'static str>,
     pub auth: AuthStyle,
@@ -82,12 +92,14 @@ impl Vendor {
     /// The row of the vendor table for this vendor.
     pub fn profile(self) -> VendorProfile {
         let hosted = |url| VendorProfile {
+            dialect: Dialect::OpenAi,
             default_base_url: Some(url),
             auth: AuthStyle::Bearer,
             requires_credential: true,
             stream_usage: StreamUsage::OnRequest,
         };
         let self_hosted = |url| VendorProfile {
+            dialect: Dialect::OpenAi,
             default_base_url: url,
             auth: AuthStyle::Bearer,
             requires_credential: false,

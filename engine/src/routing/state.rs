@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use super::table::{DeploymentId, DeploymentTable, Outcome};
+use super::table::{DeploymentTable, Outcome};
+use crate::ids::DeploymentId;
 
 /// Weight of the newest sample in the latency moving average.
 const EWMA_ALPHA: f64 = 0.2;
@@ -18,26 +19,36 @@ pub struct Health {
     pub rate_limited: u64,
 }
 
-/// Health of every deployment of one provider, indexed like its [`DeploymentTable`].
+/// Health of the deployments one provider serves.
 #[derive(Debug, Clone, Default)]
 pub struct ProviderState {
+    /// Ascending, as the table assigned them.
+    ids: Vec<DeploymentId>,
     health: Vec<Health>,
 }
 
 impl ProviderState {
-    pub fn new(deployments: usize) -> Self {
-        Self {
-            health: vec![Health::default(); deployments],
-        }
+    pub fn new(mut ids: Vec<DeploymentId>) -> Self {
+        ids.sort_unstable();
+        let health = vec![Health::default(); ids.len()];
+        Self { ids, health }
     }
 
     pub fn health(&self, id: DeploymentId) -> Option<&Health> {
-        self.health.get(id.0 as usize)
+        self.ids
+            .binary_search(&id)
+            .ok()
+            .and_then(|i| self.health.get(i))
     }
 
-    /// Records a reported failure or 429.
+    fn health_mut(&mut self, id: DeploymentId) -> Option<&mut Health> {
+        let i = self.ids.binary_search(&id).ok()?;
+        self.health.get_mut(i)
+    }
+
+    /// Records a reported outcome.
     pub fn report(&mut self, id: DeploymentId, outcome: Outcome) {
-        let Some(h) = self.health.get_mut(id.0 as usize) else {
+        let Some(h) = self.health_mut(id) else {
             return;
         };
         match outcome {
@@ -50,12 +61,13 @@ impl ProviderState {
 
     /// Folds the successes workers counted in the table since the last tick.
     pub fn fold_successes(&mut self, table: &DeploymentTable) {
-        for (id, d) in table.iter() {
+        for i in 0..self.ids.len() {
+            let Some(d) = table.get(self.ids[i]) else {
+                continue;
+            };
             let (count, latency_us) = d.take_successes();
-            if count > 0
-                && let Some(h) = self.health.get_mut(id.0 as usize)
-            {
-                h.fold(count, Duration::from_micros(latency_us / count));
+            if count > 0 {
+                self.health[i].fold(count, Duration::from_micros(latency_us / count));
             }
         }
     }
@@ -73,37 +85,31 @@ impl Health {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
-    use crate::routing::table::GroupId;
+    use crate::clock::ThreadPicker;
+    use crate::ids::{GroupId, ProviderId};
+
+    fn success(table: &DeploymentTable, ms: u64) {
+        let lease = table.acquire(GroupId(0), 0, &ThreadPicker).unwrap();
+        let latency = Duration::from_millis(ms);
+        table.release(lease.deployment, Outcome::Success { latency }, 0);
+    }
 
     #[test]
     fn folds_counted_successes_into_a_moving_average() {
         let mut table = DeploymentTable::new();
-        let id = table.add(GroupId(0), "m".into(), 1);
-        let mut state = ProviderState::new(1);
-        for ms in [100, 100] {
-            let lease = table.acquire(GroupId(0), 0, &mut |_| 0).unwrap();
-            table.release(
-                lease.deployment,
-                Outcome::Success {
-                    latency: Duration::from_millis(ms),
-                },
-                0,
-            );
-        }
+        let id = table.add((ProviderId(0), Arc::from("p")), GroupId(0), "m".into(), 1);
+        let mut state = ProviderState::new(vec![id]);
+        success(&table, 100);
+        success(&table, 100);
         state.fold_successes(&table);
         assert_eq!(
             state.health(id).unwrap().ewma_latency,
             Some(Duration::from_millis(100))
         );
-        let lease = table.acquire(GroupId(0), 0, &mut |_| 0).unwrap();
-        table.release(
-            lease.deployment,
-            Outcome::Success {
-                latency: Duration::from_millis(200),
-            },
-            0,
-        );
+        success(&table, 200);
         state.fold_successes(&table);
         let health = state.health(id).unwrap();
         assert_eq!(health.ewma_latency, Some(Duration::from_millis(120)));
@@ -112,12 +118,13 @@ mod tests {
 
     #[test]
     fn counts_failures_and_rate_limits() {
-        let mut state = ProviderState::new(1);
-        state.report(DeploymentId(0), Outcome::Failure);
-        state.report(DeploymentId(0), Outcome::RateLimited { retry_after: None });
-        state.report(DeploymentId(0), Outcome::Neutral);
+        let mut state = ProviderState::new(vec![DeploymentId(3)]);
+        state.report(DeploymentId(3), Outcome::Failure);
+        state.report(DeploymentId(3), Outcome::RateLimited { retry_after: None });
+        state.report(DeploymentId(3), Outcome::Neutral);
         state.report(DeploymentId(7), Outcome::Failure);
-        let h = state.health(DeploymentId(0)).unwrap();
+        let h = state.health(DeploymentId(3)).unwrap();
         assert_eq!((h.failures, h.rate_limited, h.successes), (1, 1, 0));
+        assert!(state.health(DeploymentId(7)).is_none());
     }
 }

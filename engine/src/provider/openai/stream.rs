@@ -1,4 +1,4 @@
-//! Relaying an OpenAI-style SSE stream chunk by chunk.
+//! The OpenAI stream "translator": a relay, since the dialects already match.
 //!
 //! [`SseRelay`] is fed upstream bytes as they arrive and returns the bytes to forward at
 //! once: every complete event goes out in the same call, nothing waits for the stream to
@@ -10,14 +10,10 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::usage::{self, Usage};
-
-/// Why a stream had to be cut.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SseError {
-    #[error("an SSE event exceeded {0} bytes")]
-    EventTooLarge(usize),
-}
+use super::response;
+use crate::stream::sse::{data_payload, last_boundary, next_boundary};
+use crate::stream::{StreamError, StreamTranslate};
+use crate::usage::Usage;
 
 /// The stateful relay for one stream.
 #[derive(Debug)]
@@ -67,7 +63,7 @@ impl SseRelay {
     }
 
     /// Feeds one upstream read; returns what to forward now (possibly empty).
-    pub fn push(&mut self, chunk: Bytes) -> Result<Bytes, SseError> {
+    pub fn push(&mut self, chunk: Bytes) -> Result<Bytes, StreamError> {
         let ready = if self.pending.is_empty() {
             match last_boundary(&chunk, 0) {
                 Some(end) if end == chunk.len() => chunk,
@@ -91,7 +87,7 @@ impl SseRelay {
         };
         self.scanned = self.pending.len();
         if self.pending.len() > self.max_event_bytes {
-            return Err(SseError::EventTooLarge(self.max_event_bytes));
+            return Err(StreamError::EventTooLarge(self.max_event_bytes));
         }
         if ready.is_empty() {
             return Ok(ready);
@@ -135,7 +131,7 @@ impl SseRelay {
         if !has_usage_object(payload) {
             return true;
         }
-        match usage::from_chunk(payload) {
+        match response::usage_from_chunk(payload) {
             Some(found) => {
                 self.usage = Some(found.usage);
                 !(self.strip_usage_only && found.usage_only)
@@ -145,77 +141,22 @@ impl SseRelay {
     }
 }
 
-/// End (exclusive) of the last complete event in `buf`, searching from `from`.
-fn last_boundary(buf: &[u8], from: usize) -> Option<usize> {
-    let mut last = None;
-    let mut at = from;
-    while let Some(end) = next_boundary(buf, at) {
-        last = Some(end);
-        at = end;
+impl StreamTranslate for SseRelay {
+    fn push(&mut self, chunk: Bytes) -> Result<Bytes, StreamError> {
+        SseRelay::push(self, chunk)
     }
-    last
-}
 
-/// End (exclusive) of the first event boundary (blank line) at or after `from`.
-/// SSE lines end in `\n`, `\r\n` or `\r`; an event ends at an empty line.
-fn next_boundary(buf: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while i < buf.len() {
-        i += memchr::memchr2(b'\n', b'\r', &buf[i..])?;
-        match buf[i] {
-            b'\n' => {
-                if buf.get(i + 1) == Some(&b'\n') {
-                    return Some(i + 2);
-                }
-                if buf.get(i + 1) == Some(&b'\r') && buf.get(i + 2) == Some(&b'\n') {
-                    return Some(i + 3);
-                }
-            }
-            b'\r' => {
-                if buf.get(i + 1) == Some(&b'\n') {
-                    if buf.get(i + 2) == Some(&b'\r') && buf.get(i + 3) == Some(&b'\n') {
-                        return Some(i + 4);
-                    }
-                } else if buf.get(i + 1) == Some(&b'\r') {
-                    return Some(i + 2);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
+    fn usage(&self) -> Option<Usage> {
+        self.usage
     }
-    None
-}
 
-/// The payload of an event's `data:` line(s), joined by `\n`; `None` if it has none.
-/// OpenAI sends one `data:` line per event; multi-line data is joined per the SSE spec
-/// only for inspection — the event itself is forwarded byte for byte.
-fn data_payload(event: &[u8]) -> Option<&[u8]> {
-    let mut found = None;
-    for line in event.split(|b| *b == b'\n' || *b == b'\r') {
-        if let Some(rest) = line.strip_prefix(b"data:") {
-            if found.is_some() {
-                // Multi-line data: too unusual for the fast path; treat as opaque.
-                return None;
-            }
-            found = Some(rest.strip_prefix(b" ").unwrap_or(rest));
-        }
+    fn is_done(&self) -> bool {
+        self.done
     }
-    found
-}
 
-/// The one event sent when a stream must end early: an OpenAI-shaped error object, which
-/// the OpenAI SDKs raise as an `APIError`. Carries no upstream detail.
-pub fn error_event(error: &crate::error::UpstreamError) -> Bytes {
-    let body = serde_json::json!({
-        "error": {
-            "message": error.to_string(),
-            "type": "upstream_error",
-            "param": null,
-            "code": error.kind(),
-        }
-    });
-    Bytes::from(format!("data: {body}\n\n"))
+    fn events(&self) -> u64 {
+        self.events
+    }
 }
 
 /// Whether `payload` has a `"usage"` key whose value is an object (not `null`).
@@ -258,10 +199,7 @@ mod tests {
         let input = transcript();
         let (out, relay) = relay_in_pieces(input.as_bytes(), &[], false);
         assert_eq!(out, input.as_bytes());
-        assert_eq!(
-            relay.usage(),
-            Some(Usage::new(4, 9))
-        );
+        assert_eq!(relay.usage(), Some(Usage::new(4, 9)));
         assert!(relay.is_done());
         assert_eq!(relay.events(), 4);
     }
@@ -334,7 +272,7 @@ mod tests {
         let mut relay = SseRelay::new(16, false);
         assert_eq!(
             relay.push(Bytes::from_static(b"data: 0123456789abcdef")),
-            Err(SseError::EventTooLarge(16))
+            Err(StreamError::EventTooLarge(16))
         );
     }
 

@@ -139,3 +139,40 @@ fn vendor_without_default_base_url_requires_one() {
             .contains("providers[1].base_url: is required: vendor vllm has no default base URL")
     );
 }
+
+#[test]
+fn renamed_fields_are_refused_naming_their_replacement() {
+    let text = VALID
+        .replace("shutdown_timeout: 5s", "shutdown_timeout_secs: 5")
+        .replace(
+            "{ connect: 1s, total: 30s }",
+            "{ connect_ms: 1000, total: 30s }",
+        );
+    let err = error_of(&text);
+    assert!(
+        err.contains("server.shutdown_timeout_secs") && err.contains("`server.shutdown_timeout`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("providers[0].timeouts.connect_ms")
+            && err.contains("`providers[0].timeouts.connect`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn durations_need_a_unit_and_must_be_positive() {
+    for bad in ["5", "0s", "1.5s", "5 minutes"] {
+        let text = VALID.replace(
+            "shutdown_timeout: 5s",
+            &format!("shutdown_timeout: {bad:?}"),
+        );
+        let err = error_of(&text);
+        assert!(err.contains("server.shutdown_timeout"), "{bad}: {err}");
+    }
+    let config = load(&VALID.replace("total: 30s", "total: 250ms")).unwrap();
+    assert_eq!(
+        config.gateway.providers[0].timeouts.total,
+        std::time::Duration::from_millis(250)
+    );
+}

@@ -1,5 +1,5 @@
-//! The one place errors become HTTP: OpenAI-shaped JSON bodies,
-//! `{"error":{"message","type","param","code"}}`.
+//! The one place errors become HTTP: a status, a `Retry-After` where one applies, and the
+//! caller's error shape (OpenAI's in [`openai`]; Anthropic's arrives with its ingress).
 //!
 //! Client faults say exactly what was wrong. Upstream and internal faults say what kind of
 //! thing failed and nothing more: no provider body, URL, credential or stack detail.
@@ -10,7 +10,10 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use portcullis_engine::{EngineError, Fault, UpstreamError};
-use serde::Serialize;
+
+pub mod openai;
+
+use openai::{Body, Detail};
 
 /// Everything a request can fail with at the HTTP edge.
 #[derive(Debug, thiserror::Error)]
@@ -35,20 +38,6 @@ pub enum ApiError {
     Engine(#[from] EngineError),
     #[error("internal error")]
     Internal(&'static str),
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Detail<'a>,
-}
-
-#[derive(Serialize)]
-struct Detail<'a> {
-    message: String,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    param: Option<&'a str>,
-    code: Option<&'a str>,
 }
 
 impl ApiError {

@@ -16,8 +16,8 @@ use std::borrow::Cow;
 use serde_saphyr::{Error, MessageFormatter, SnippetMode, UserMessageFormatter};
 
 use super::MAX_CONFIG_BYTES;
+use super::document::RawConfig;
 use super::error::ConfigError;
-use super::raw::RawConfig;
 
 /// Parses `text` into the raw config shape.
 pub(crate) fn parse(text: &str) -> Result<RawConfig, ConfigError> {

@@ -38,14 +38,14 @@ pub(super) const VALID: &str = r#"
 server:
   listen: 127.0.0.1:0
   max_json_depth: 32
-  shutdown_timeout_secs: 5
+  shutdown_timeout: 5s
 auth:
   master_key: env:MASTER
 providers:
   - name: openai
     vendor: openai
     api_key: env:OPENAI_API_KEY
-    timeouts: { connect_ms: 1000, total_ms: 30000 }
+    timeouts: { connect: 1s, total: 30s }
   - name: local
     vendor: vllm
     base_url: http://127.0.0.1:8000/v1/
@@ -125,15 +125,15 @@ fn full_valid_example_parses_into_the_right_gateway_spec() {
     };
     assert_eq!(&*mini.name, "gpt-4o-mini");
     assert_eq!(mini.deployments.len(), 1);
-    assert_eq!(mini.deployments[0].provider, 0);
+    assert_eq!(mini.deployments[0].provider.index(), 0);
     assert_eq!(mini.deployments[0].weight, 1);
     assert_eq!(
         &*llama.deployments[0].upstream_model,
         "meta-llama/Llama-3.1-8B"
     );
-    assert_eq!(llama.deployments[0].provider, 1);
+    assert_eq!(llama.deployments[0].provider.index(), 1);
     assert_eq!(llama.deployments[0].weight, 0);
-    assert_eq!(llama.deployments[1].provider, 0);
+    assert_eq!(llama.deployments[1].provider.index(), 0);
     assert_eq!(llama.deployments[1].weight, 3);
 
     let [key] = config.keys.as_slice() else {
@@ -245,7 +245,7 @@ fn example_fixture_parses() {
         "platform-key-0123456789abcdef\n",
     )
     .unwrap();
-    let text = include_str!("../../../tests/fixtures/config/example.yaml").replace(
+    let text = include_str!("../../tests/fixtures/config/example.yaml").replace(
         "file:/run/secrets/",
         &format!("file:{}/", dir.path().display()),
     );

@@ -1,0 +1,193 @@
+//! `providers:` — where upstreams live, their credentials (references only), limits and
+//! timeouts. Each provider becomes an engine [`ProviderSpec`]. A provider with a problem
+//! elsewhere than in its name still gets its name recorded, so a deployment that names it is
+//! not reported again.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use portcullis_engine::provider::Vendor;
+use portcullis_engine::spec::{ProviderSpec, UpstreamTimeouts};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_saphyr::Spanned;
+
+use crate::Mode;
+use crate::check::Checker;
+use crate::egress::{EgressPolicy, check_base_url};
+
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = ProviderSpec::DEFAULT_MAX_RESPONSE_BYTES;
+pub(crate) const DEFAULT_MAX_EVENT_BYTES: usize = ProviderSpec::DEFAULT_MAX_EVENT_BYTES;
+/// Upper bound for both response and event caps.
+pub(crate) const MAX_UPSTREAM_BYTES: usize = 1024 * 1024 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProvider {
+    pub(crate) name: Spanned<String>,
+    pub(crate) vendor: Vendor,
+    #[serde(default)]
+    pub(crate) base_url: Option<Spanned<String>>,
+    /// Secret reference.
+    #[serde(default)]
+    pub(crate) api_key: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) allow_private_network: bool,
+    #[serde(default)]
+    pub(crate) max_response_bytes: Option<Spanned<usize>>,
+    #[serde(default)]
+    pub(crate) max_event_bytes: Option<Spanned<usize>>,
+    #[serde(default)]
+    pub(crate) timeouts: Option<RawTimeouts>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTimeouts {
+    #[serde(default)]
+    pub(crate) connect: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) first_byte: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) read: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) total: Option<Spanned<String>>,
+    /// Renamed to `connect` etc.; kept only to say so.
+    #[serde(default)]
+    pub(crate) connect_ms: Option<IgnoredAny>,
+    #[serde(default)]
+    pub(crate) first_byte_ms: Option<IgnoredAny>,
+    #[serde(default)]
+    pub(crate) read_ms: Option<IgnoredAny>,
+    #[serde(default)]
+    pub(crate) total_ms: Option<IgnoredAny>,
+}
+
+/// Providers as built so far: `None` where a provider had a problem.
+pub(crate) struct Providers {
+    pub(crate) specs: Vec<Option<ProviderSpec>>,
+    /// Provider name → index into `specs` (first definition wins).
+    pub(crate) index: HashMap<String, usize>,
+}
+
+impl Checker<'_> {
+    pub(crate) fn providers(&mut self, raw: Vec<RawProvider>, mode: Mode) -> Providers {
+        if raw.is_empty() {
+            self.problem::<()>("providers", None, "at least one provider is required");
+        }
+        let mut built = Providers {
+            specs: Vec::with_capacity(raw.len()),
+            index: HashMap::new(),
+        };
+        for (i, provider) in raw.into_iter().enumerate() {
+            let path = format!("providers[{i}]");
+            if self.label(&format!("{path}.name"), &provider.name) {
+                self.unique(&mut built.index, "providers", i, &provider.name);
+            }
+            let spec = self.provider(&path, provider, mode);
+            built.specs.push(spec);
+        }
+        built
+    }
+
+    fn provider(&mut self, path: &str, raw: RawProvider, mode: Mode) -> Option<ProviderSpec> {
+        let before = self.problems.len();
+        let profile = raw.vendor.profile();
+        let policy = EgressPolicy {
+            allow_private_network: raw.allow_private_network,
+            require_https: mode == Mode::Production,
+        };
+        let base_url = match (&raw.base_url, profile.default_base_url) {
+            (Some(given), _) => check_base_url(&given.value, policy)
+                .map_err(|why| self.problem(format!("{path}.base_url"), Some(given), why))
+                .ok(),
+            (None, Some(default)) => check_base_url(default, policy)
+                .map_err(|why| {
+                    let why = format!(
+                        "vendor {} defaults to {default}: {why}",
+                        raw.vendor.as_str()
+                    );
+                    self.problem(format!("{path}.base_url"), Some(&raw.name), why);
+                })
+                .ok(),
+            (None, None) => {
+                self.problem(
+                    format!("{path}.base_url"),
+                    Some(&raw.name),
+                    format!(
+                        "is required: vendor {} has no default base URL",
+                        raw.vendor.as_str()
+                    ),
+                );
+                None
+            }
+        };
+        let credential = match &raw.api_key {
+            Some(reference) => self.secret(&format!("{path}.api_key"), reference),
+            None if profile.requires_credential => {
+                self.problem(
+                    format!("{path}.api_key"),
+                    Some(&raw.name),
+                    format!("is required for vendor {}", raw.vendor.as_str()),
+                );
+                None
+            }
+            None => None,
+        };
+        let max_response_bytes = self.bounded(
+            &format!("{path}.max_response_bytes"),
+            raw.max_response_bytes.as_ref(),
+            DEFAULT_MAX_RESPONSE_BYTES,
+            MAX_UPSTREAM_BYTES,
+        );
+        let max_event_bytes = self.bounded(
+            &format!("{path}.max_event_bytes"),
+            raw.max_event_bytes.as_ref(),
+            DEFAULT_MAX_EVENT_BYTES,
+            MAX_UPSTREAM_BYTES,
+        );
+        let timeouts = self.timeouts(path, raw.timeouts.unwrap_or_default());
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(ProviderSpec {
+            name: Arc::from(raw.name.value),
+            vendor: raw.vendor,
+            base_url: base_url?,
+            credential,
+            timeouts,
+            allow_private_network: raw.allow_private_network,
+            max_response_bytes,
+            max_event_bytes,
+        })
+    }
+
+    fn timeouts(&mut self, path: &str, raw: RawTimeouts) -> UpstreamTimeouts {
+        let renamed = [
+            ("connect_ms", raw.connect_ms.is_some(), "connect"),
+            ("first_byte_ms", raw.first_byte_ms.is_some(), "first_byte"),
+            ("read_ms", raw.read_ms.is_some(), "read"),
+            ("total_ms", raw.total_ms.is_some(), "total"),
+        ];
+        for (old, present, new) in renamed {
+            self.renamed(
+                &format!("{path}.timeouts.{old}"),
+                present.then_some(&()),
+                &format!("{path}.timeouts.{new}"),
+                "a duration such as 5s or 250ms",
+            );
+        }
+        let defaults = UpstreamTimeouts::default();
+        let at = |field: &str| format!("{path}.timeouts.{field}");
+        UpstreamTimeouts {
+            connect: self.duration(&at("connect"), raw.connect.as_ref(), defaults.connect),
+            first_byte: self.duration(
+                &at("first_byte"),
+                raw.first_byte.as_ref(),
+                defaults.first_byte,
+            ),
+            read: self.duration(&at("read"), raw.read.as_ref(), defaults.read),
+            total: self.duration(&at("total"), raw.total.as_ref(), defaults.total),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! `server:` — the two listeners and the limits enforced on the data plane.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_saphyr::Spanned;
+
+use crate::Mode;
+use crate::check::Checker;
+
+/// The two HTTP listeners and the request limits enforced on the data plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Public data-plane listener.
+    pub listen: SocketAddr,
+    /// Admin listener (`/metrics`, `/health/ready`, admin API); loopback in production.
+    pub admin_listen: SocketAddr,
+    /// actix-web worker threads; always at least 1 (a configured 0 means "one per core").
+    pub workers: usize,
+    /// Request body cap in bytes.
+    pub max_body_bytes: usize,
+    /// JSON nesting cap for request bodies.
+    pub max_json_depth: usize,
+    /// How long graceful shutdown waits for in-flight requests.
+    pub shutdown_timeout: Duration,
+}
+
+impl ServerConfig {
+    pub const DEFAULT_LISTEN: SocketAddr =
+        SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4000));
+    pub const DEFAULT_ADMIN_LISTEN: SocketAddr =
+        SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4001));
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+    pub const MAX_MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+    pub const DEFAULT_MAX_JSON_DEPTH: usize = 64;
+    pub const MAX_MAX_JSON_DEPTH: usize = 512;
+    pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const MAX_WORKERS: usize = 1024;
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: Self::DEFAULT_LISTEN,
+            admin_listen: Self::DEFAULT_ADMIN_LISTEN,
+            workers: default_workers(),
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            max_json_depth: Self::DEFAULT_MAX_JSON_DEPTH,
+            shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+}
+
+/// One worker per available core, or 1 when that cannot be determined.
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawServer {
+    #[serde(default)]
+    pub(crate) listen: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) admin_listen: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) workers: Option<Spanned<usize>>,
+    #[serde(default)]
+    pub(crate) max_body_bytes: Option<Spanned<usize>>,
+    #[serde(default)]
+    pub(crate) max_json_depth: Option<Spanned<usize>>,
+    #[serde(default)]
+    pub(crate) shutdown_timeout: Option<Spanned<String>>,
+    /// Renamed to `shutdown_timeout`; kept only to say so.
+    #[serde(default)]
+    pub(crate) shutdown_timeout_secs: Option<IgnoredAny>,
+}
+
+impl Checker<'_> {
+    pub(crate) fn server(&mut self, raw: RawServer, mode: Mode) -> ServerConfig {
+        let listen = self.socket_addr(
+            "server.listen",
+            raw.listen.as_ref(),
+            ServerConfig::DEFAULT_LISTEN,
+        );
+        let admin_listen = self.socket_addr(
+            "server.admin_listen",
+            raw.admin_listen.as_ref(),
+            ServerConfig::DEFAULT_ADMIN_LISTEN,
+        );
+        if mode == Mode::Production && !admin_listen.ip().is_loopback() {
+            self.problem(
+                "server.admin_listen",
+                raw.admin_listen.as_ref(),
+                "must be a loopback address in production (the admin listener serves /metrics and the admin API)",
+            );
+        }
+        if listen == admin_listen && listen.port() != 0 {
+            self.problem(
+                "server.admin_listen",
+                raw.admin_listen.as_ref(),
+                "must differ from server.listen",
+            );
+        }
+        let workers = match raw.workers {
+            None => default_workers(),
+            Some(ref w) if w.value == 0 => default_workers(),
+            Some(ref w) if w.value > ServerConfig::MAX_WORKERS => {
+                self.problem(
+                    "server.workers",
+                    Some(w),
+                    format!("must be at most {}", ServerConfig::MAX_WORKERS),
+                );
+                1
+            }
+            Some(w) => w.value,
+        };
+        let max_body_bytes = self.bounded(
+            "server.max_body_bytes",
+            raw.max_body_bytes.as_ref(),
+            ServerConfig::DEFAULT_MAX_BODY_BYTES,
+            ServerConfig::MAX_MAX_BODY_BYTES,
+        );
+        let max_json_depth = self.bounded(
+            "server.max_json_depth",
+            raw.max_json_depth.as_ref(),
+            ServerConfig::DEFAULT_MAX_JSON_DEPTH,
+            ServerConfig::MAX_MAX_JSON_DEPTH,
+        );
+        self.renamed(
+            "server.shutdown_timeout_secs",
+            raw.shutdown_timeout_secs.as_ref(),
+            "server.shutdown_timeout",
+            "a duration such as 30s",
+        );
+        let shutdown_timeout = self.duration(
+            "server.shutdown_timeout",
+            raw.shutdown_timeout.as_ref(),
+            ServerConfig::DEFAULT_SHUTDOWN_TIMEOUT,
+        );
+        ServerConfig {
+            listen,
+            admin_listen,
+            workers,
+            max_body_bytes,
+            max_json_depth,
+            shutdown_timeout,
+        }
+    }
+}

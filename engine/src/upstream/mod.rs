@@ -1,0 +1,213 @@
+//! Talking to providers: one set of HTTP clients per actix-web worker.
+//!
+//! actix-web workers are single-threaded runtimes; a connection pool shared across them
+//! would hand connections between runtimes. Each worker therefore builds its own
+//! [`UpstreamClients`] (one `reqwest::Client` per provider, rustls, redirects never followed,
+//! egress-checked DNS) over the [`Providers`] built once at start-up. This module only sends
+//! bytes and enforces timeouts, size caps and egress; what the bytes mean is the provider
+//! adapter's business. Nothing of the client's headers is forwarded: a request carries the
+//! adapter's headers (the credential among them), content type, accept and user agent.
+
+pub(crate) mod scrub;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Client, Response, redirect};
+
+use crate::egress::{EgressResolver, is_egress_denied};
+use crate::error::{EngineError, UpstreamError};
+use crate::ids::ProviderId;
+use crate::provider::{ProviderAdapter, UpstreamRequest, adapter_for};
+use crate::spec::{GatewaySpec, ProviderSpec};
+
+/// Largest error body read from a provider (only to classify it and extract a safe message).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// The gateway's user agent upstream.
+const USER_AGENT: &str = concat!("portcullis/", env!("CARGO_PKG_VERSION"));
+
+/// A configured provider with its prepared adapter.
+#[derive(Debug)]
+pub struct Provider {
+    pub spec: ProviderSpec,
+    pub adapter: Arc<dyn ProviderAdapter>,
+}
+
+/// Every provider, by [`ProviderId`], built once and shared by all workers.
+#[derive(Debug, Clone)]
+pub struct Providers {
+    inner: Arc<[Provider]>,
+}
+
+impl Providers {
+    /// Prepares every provider's adapter; fails on a spec no adapter can serve.
+    pub fn new(spec: &GatewaySpec) -> Result<Self, EngineError> {
+        let providers = spec
+            .providers
+            .iter()
+            .map(|p| {
+                Ok(Provider {
+                    spec: p.clone(),
+                    adapter: adapter_for(p)?,
+                })
+            })
+            .collect::<Result<Vec<_>, EngineError>>()?;
+        Ok(Self {
+            inner: providers.into(),
+        })
+    }
+
+    pub fn get(&self, id: ProviderId) -> Option<&Provider> {
+        self.inner.get(id.index())
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+}
+
+/// Per-worker clients, one per provider.
+#[derive(Debug)]
+pub struct UpstreamClients {
+    providers: Providers,
+    clients: Vec<Client>,
+}
+
+impl UpstreamClients {
+    /// Builds the clients for one worker.
+    pub fn new(providers: &Providers) -> Result<Self, EngineError> {
+        let clients = providers
+            .inner
+            .iter()
+            .map(|p| build_client(&p.spec))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            providers: providers.clone(),
+            clients,
+        })
+    }
+
+    pub fn provider(&self, id: ProviderId) -> Option<&Provider> {
+        self.providers.get(id)
+    }
+
+    /// Sends `request` to provider `id`; returns the response once its headers arrived with a
+    /// success status. Errors are classified by the provider's adapter.
+    pub async fn send(
+        &self,
+        id: ProviderId,
+        request: UpstreamRequest,
+        stream: bool,
+    ) -> Result<Response, UpstreamError> {
+        let (Some(provider), Some(client)) = (self.providers.get(id), self.clients.get(id.index()))
+        else {
+            return Err(UpstreamError::Connect);
+        };
+        let accept = if stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        let timeouts = provider.spec.timeouts;
+        let builder = client
+            .post(request.url)
+            .timeout(timeouts.total)
+            .headers(request.headers)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, accept)
+            .body(request.body);
+        let response = match tokio::time::timeout(timeouts.first_byte, builder.send()).await {
+            Err(_) => return Err(UpstreamError::Timeout),
+            Ok(Err(e)) => return Err(classify_transport(&e)),
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        if status.is_redirection() {
+            return Err(UpstreamError::Redirect);
+        }
+        let headers = response.headers().clone();
+        // Only a client error's body can say something the client may see (or that decides
+        // a fallback, such as "context window exceeded"); a failing server's body is not
+        // waited for.
+        let body = if status.is_client_error() {
+            read_bounded(response, MAX_ERROR_BODY)
+                .await
+                .unwrap_or_default()
+        } else {
+            Bytes::new()
+        };
+        Err(provider.adapter.classify_error(status, &headers, &body))
+    }
+
+    /// Reads a whole non-streaming body, bounded by the provider's `max_response_bytes`.
+    pub async fn read_body(
+        &self,
+        id: ProviderId,
+        response: Response,
+    ) -> Result<Bytes, UpstreamError> {
+        let limit = self
+            .providers
+            .get(id)
+            .map_or(0, |p| p.spec.max_response_bytes);
+        read_bounded(response, limit).await
+    }
+}
+
+fn build_client(p: &ProviderSpec) -> Result<Client, EngineError> {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+    Client::builder()
+        .default_headers(headers)
+        .redirect(redirect::Policy::none())
+        .no_proxy()
+        .connect_timeout(p.timeouts.connect)
+        .read_timeout(p.timeouts.read)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_nodelay(true)
+        .dns_resolver(Arc::new(EgressResolver {
+            allow_private_network: p.allow_private_network,
+        }))
+        .build()
+        .map_err(|_| EngineError::Internal("could not build the upstream HTTP client"))
+}
+
+fn classify_transport(e: &reqwest::Error) -> UpstreamError {
+    if is_egress_denied(e) {
+        UpstreamError::EgressDenied
+    } else if e.is_timeout() {
+        UpstreamError::Timeout
+    } else if e.is_connect() {
+        UpstreamError::Connect
+    } else {
+        UpstreamError::Malformed
+    }
+}
+
+async fn read_bounded(mut response: Response, limit: usize) -> Result<Bytes, UpstreamError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(UpstreamError::TooLarge);
+    }
+    let mut buf = BytesMut::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if buf.len() + chunk.len() > limit {
+                    return Err(UpstreamError::TooLarge);
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(buf.freeze()),
+            Err(e) if e.is_timeout() => return Err(UpstreamError::Timeout),
+            Err(_) => return Err(UpstreamError::StreamInterrupted),
+        }
+    }
+}
