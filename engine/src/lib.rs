@@ -7,6 +7,7 @@
 //! - [`sse`] and [`usage`]: stream relaying and token accounting.
 //! - [`dispatch`]: one chat completion, start to finish.
 
+pub mod cost;
 pub mod dispatch;
 pub mod egress;
 pub mod error;
