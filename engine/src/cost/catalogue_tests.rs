@@ -118,6 +118,7 @@ fn unknown_models_are_unpriced_rather_than_guessed() {
         "claude-4-sonnet",
         "my-local-llama",
         "gemini-2.5-pro-exp",
+        "openai/gpt-4o",
         "",
     ] {
         assert!(catalogue.price(model).is_none(), "{model} was priced");

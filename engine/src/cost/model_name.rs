@@ -10,9 +10,11 @@
 //!
 //! The rules, applied cumulatively (each candidate is tried before the next rule):
 //! 1. lower-case and trim;
-//! 2. keep what follows the last `/` of a resource path (`models/gemini-2.0-flash`,
-//!    `projects/p/locations/l/publishers/google/models/gemini-2.0-flash`, a Bedrock
-//!    inference-profile ARN);
+//! 2. keep the model id of a provider resource path: after a leading `models/` (Gemini),
+//!    after the last `/models/` of a Vertex `…/publishers/<p>/models/<id>` path, after the last
+//!    `/` of a Bedrock ARN (`arn:aws…:inference-profile/<id>`). Other slashes are kept:
+//!    `openai/gpt-4o` from an aggregator or `mistralai/…` from a self-hosted server is not
+//!    the vendor's own API and stays unpriced unless configured;
 //! 3. drop a Bedrock inference-profile region prefix (`us.`, `eu.`, `apac.`, `global.`, ...)
 //!    when a Bedrock vendor prefix follows (`us.anthropic.…`, `eu.amazon.…`);
 //! 4. Anthropic on Bedrock: `anthropic.<id>-v<N>[:<M>]` → `<id>`;
@@ -47,7 +49,7 @@ pub(crate) fn candidates(model: &str) -> Vec<String> {
     };
     let name = model.trim().to_ascii_lowercase();
     push(&name);
-    let name = after_last_slash(&name);
+    let name = without_resource_path(&name);
     push(name);
     let name = without_region_prefix(name);
     push(name);
@@ -60,8 +62,17 @@ pub(crate) fn candidates(model: &str) -> Vec<String> {
     out
 }
 
-fn after_last_slash(name: &str) -> &str {
-    name.rsplit_once('/').map_or(name, |(_, last)| last)
+fn without_resource_path(name: &str) -> &str {
+    if name.starts_with("arn:aws") {
+        return name.rsplit_once('/').map_or(name, |(_, id)| id);
+    }
+    if let Some(id) = name.strip_prefix("models/") {
+        return id;
+    }
+    if name.contains("/publishers/") {
+        return name.rsplit_once("/models/").map_or(name, |(_, id)| id);
+    }
+    name
 }
 
 fn without_region_prefix(name: &str) -> &str {
@@ -202,6 +213,12 @@ mod tests {
         assert_eq!(
             last("projects/p/locations/us-central1/publishers/google/models/gemini-1.5-pro-002"),
             "gemini-1.5-pro"
+        );
+        // Only provider resource paths lose their slashes.
+        assert_eq!(last("openai/gpt-4o"), "openai/gpt-4o");
+        assert_eq!(
+            last("mistralai/mistral-small-2503"),
+            "mistralai/mistral-small-2503"
         );
         // Only Gemini names lose a three-digit suffix.
         assert_eq!(last("custom-model-002"), "custom-model-002");
