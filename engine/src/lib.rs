@@ -10,6 +10,7 @@
 //! - [`clock`] and [`ids`]: injected time and chance; identities.
 
 pub mod clock;
+pub mod cost;
 pub mod dispatch;
 pub mod egress;
 pub mod error;
