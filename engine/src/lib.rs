@@ -10,6 +10,7 @@
 pub mod dispatch;
 pub mod egress;
 pub mod error;
+pub mod ingress;
 pub mod provider;
 pub mod request;
 pub mod routing;

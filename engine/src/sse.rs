@@ -258,10 +258,7 @@ mod tests {
         let input = transcript();
         let (out, relay) = relay_in_pieces(input.as_bytes(), &[], false);
         assert_eq!(out, input.as_bytes());
-        assert_eq!(
-            relay.usage(),
-            Some(Usage::new(4, 9))
-        );
+        assert_eq!(relay.usage(), Some(Usage::new(4, 9)));
         assert!(relay.is_done());
         assert_eq!(relay.events(), 4);
     }

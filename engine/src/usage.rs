@@ -104,10 +104,7 @@ mod tests {
     #[test]
     fn reads_usage_from_a_completion() {
         let body = br#"{"id":"x","choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}}"#;
-        assert_eq!(
-            from_completion(body).unwrap(),
-            Some(Usage::new(3, 5))
-        );
+        assert_eq!(from_completion(body).unwrap(), Some(Usage::new(3, 5)));
         let cached = br#"{"usage":{"prompt_tokens":10,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":8}}}"#;
         assert_eq!(from_completion(cached).unwrap().unwrap().cached_tokens, 8);
         assert_eq!(from_completion(br#"{"choices":[]}"#).unwrap(), None);
