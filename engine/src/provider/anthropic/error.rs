@@ -64,6 +64,9 @@ pub enum StreamError {
     /// An event that does not follow the documented format (bad JSON, an unknown block).
     #[error("the provider's stream was malformed: {0}")]
     Malformed(&'static str),
+    /// The upstream stream ended before its terminating event.
+    #[error("the provider's stream ended before it was complete")]
+    Truncated,
 }
 
 /// Anthropic's error types, plus the two situations routing must tell apart.
