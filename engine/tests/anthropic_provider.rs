@@ -187,3 +187,26 @@ fn events_out_of_order_are_malformed() {
     let delta = b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}\n\n";
     assert!(matches!(t.push(delta), Err(StreamError::Malformed(_))));
 }
+
+#[test]
+fn server_tool_blocks_are_skipped_without_breaking_client_tool_indices() {
+    let transcript = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_s\",\"model\":\"c\",\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_1\",\"name\":\"web_search\",\"input\":{}}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"query\\\":\\\"x\\\"}\"}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"f\",\"input\":{}}}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":3}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+    let (out, err) = every_split(stream(false), transcript.as_bytes());
+    assert_eq!(err, None);
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        !text.contains("srvtoolu_1") && !text.contains("query"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"tool_calls\":[{\"index\":0,\"id\":\"toolu_1\""),
+        "{text}"
+    );
+}

@@ -69,6 +69,18 @@ pub enum StreamError {
     Truncated,
 }
 
+impl StreamError {
+    /// A low-cardinality label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StreamError::EventTooLarge(_) => "event_too_large",
+            StreamError::Upstream { kind, .. } => kind.label(),
+            StreamError::Malformed(_) => "malformed",
+            StreamError::Truncated => "truncated",
+        }
+    }
+}
+
 /// Anthropic's error types, plus the two situations routing must tell apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {

@@ -299,6 +299,8 @@ impl State {
                 };
                 self.write(out, delta, None, None);
             }
+            // Server-tool blocks (`server_tool_use`) stream their input too; they are skipped.
+            (BlockKind::Other, DeltaIn::InputJsonDelta { .. }) => {}
             (_, DeltaIn::InputJsonDelta { .. }) => {
                 return Err(StreamError::Malformed(
                     "tool input for a block that is not tool_use",

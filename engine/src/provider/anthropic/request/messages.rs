@@ -185,7 +185,7 @@ fn tool_result(m: &Map<String, Value>, content: &Value, at: &str) -> Result<Valu
     let content = match content {
         Value::String(s) => Value::String(s.clone()),
         Value::Null => Value::String(String::new()),
-        _ => Value::Array(content_blocks(content, at, false)?),
+        _ => Value::Array(content_blocks(content, at, true)?),
     };
     Ok(json!({ "type": "tool_result", "tool_use_id": id, "content": content }))
 }

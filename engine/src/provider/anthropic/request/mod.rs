@@ -15,6 +15,9 @@
 //! - `reasoning_effort` low/medium/high → `thinking.budget_tokens` from the options, capped
 //!   below `max_tokens`; dropped when `max_tokens` leaves no room for the 1024-token minimum;
 //!   `none`/`minimal` → no thinking. An explicit `thinking` object (Anthropic's own) wins.
+//!   It is also dropped while a tool loop is under way (the last assistant turn called
+//!   tools): Anthropic then demands that turn's signed thinking block back, which an OpenAI
+//!   client cannot send.
 //! - Dropped as harmless: `seed`, `service_tier`, `store`, `metadata`, `prompt_cache_key`,
 //!   `safety_identifier`, `verbosity`, `stream_options` (Anthropic streams always carry usage),
 //!   and neutral values of `n` (1), `logprobs` (false), penalties (0), `logit_bias` ({}).
@@ -120,7 +123,14 @@ pub fn build_request(
         }
         None => {}
     }
-    if let Some(thinking) = thinking(chat, max_tokens, opts)? {
+    let mid_tool_loop = turns
+        .iter()
+        .rev()
+        .find(|(role, _)| *role == "assistant")
+        .is_some_and(|(_, blocks)| blocks.iter().any(|b| b["type"] == "tool_use"));
+    if let Some(thinking) = thinking(chat, max_tokens, opts)?
+        && (!mid_tool_loop || chat.contains_key("thinking"))
+    {
         out.insert("thinking".into(), thinking);
     }
     if !system.is_empty() {

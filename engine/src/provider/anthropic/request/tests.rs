@@ -157,3 +157,19 @@ fn same_role_turns_merge_and_system_only_conversations_are_refused() {
         "invalid field `messages`: must contain at least one user or assistant message"
     );
 }
+
+#[test]
+fn reasoning_is_not_requested_mid_tool_loop_without_signed_thinking() {
+    let loop_turns = json!({"reasoning_effort": "low", "messages": [
+        {"role": "user", "content": "x"},
+        {"role": "assistant", "tool_calls": [{"id": "c", "type": "function",
+            "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c", "content": "ok"}]});
+    assert!(build(loop_turns).unwrap().get("thinking").is_none());
+    assert!(
+        build(json!({"reasoning_effort": "low"}))
+            .unwrap()
+            .get("thinking")
+            .is_some()
+    );
+}
