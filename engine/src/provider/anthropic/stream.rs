@@ -177,7 +177,7 @@ impl State {
                     .ok_or(StreamError::Malformed("a delta for a block never started"))?;
                 self.delta(kind, delta, out)?;
             }
-            EventIn::ContentBlockStop { .. } | EventIn::Ping | EventIn::Unknown => {}
+            EventIn::ContentBlockStop {} | EventIn::Ping | EventIn::Unknown => {}
             EventIn::MessageDelta { delta, usage } => {
                 if delta.stop_reason.is_some() {
                     self.stop_reason = delta.stop_reason;

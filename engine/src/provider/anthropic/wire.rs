@@ -110,10 +110,8 @@ pub(crate) enum EventIn {
         index: u64,
         delta: DeltaIn,
     },
-    ContentBlockStop {
-        #[allow(dead_code)]
-        index: u64,
-    },
+    /// `content_block_stop` (its `index` needs no action: a block ends when the next starts).
+    ContentBlockStop {},
     MessageDelta {
         delta: MessageDeltaIn,
         #[serde(default)]
