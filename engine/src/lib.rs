@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod egress;
 pub mod error;
 pub mod ids;
+pub mod ingress;
 pub mod provider;
 pub mod request;
 pub mod routing;

@@ -10,6 +10,7 @@
 //! [`openai`] adapter). A provider with its own dialect is one folder with the same file names
 //! as `openai/` (`mod request response stream error`) and one arm in [`adapter_for`].
 
+pub mod anthropic;
 pub mod openai;
 mod vendor;
 

@@ -1,0 +1,135 @@
+//! Anthropic Messages response → OpenAI `chat.completion`.
+//!
+//! Text blocks are concatenated into `message.content` (`null` when there is none, as OpenAI
+//! does when only tools are called). `tool_use` blocks become `tool_calls` with the block id
+//! and the input re-serialised as a JSON string. `thinking` blocks are concatenated into
+//! `message.reasoning_content` (the field DeepSeek, vLLM and most gateways use); their
+//! signatures, `redacted_thinking` and server-tool blocks are dropped: an OpenAI client cannot
+//! send them back. Usage follows OpenAI: `prompt_tokens` includes cache reads and writes.
+
+use serde::Serialize;
+
+use super::error::MalformedUpstream;
+use super::wire::{BlockIn, MessageIn, finish_reason};
+use crate::usage::Usage;
+
+#[derive(Serialize)]
+struct Completion<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [Choice<'a>; 1],
+    usage: UsageOut,
+}
+
+#[derive(Serialize)]
+struct Choice<'a> {
+    index: u32,
+    message: Message<'a>,
+    logprobs: Option<()>,
+    finish_reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct Message<'a> {
+    role: &'static str,
+    content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<ToolCall<'a>>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ToolCall<'a> {
+    pub(crate) id: &'a str,
+    #[serde(rename = "type")]
+    pub(crate) kind: &'static str,
+    pub(crate) function: Function<'a>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Function<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) arguments: String,
+}
+
+/// OpenAI's `usage` object.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct UsageOut {
+    pub(crate) prompt_tokens: u64,
+    pub(crate) completion_tokens: u64,
+    pub(crate) total_tokens: u64,
+    pub(crate) prompt_tokens_details: CachedDetails,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct CachedDetails {
+    pub(crate) cached_tokens: u64,
+}
+
+impl From<Usage> for UsageOut {
+    fn from(u: Usage) -> Self {
+        UsageOut {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+            total_tokens: u.prompt_tokens + u.completion_tokens,
+            prompt_tokens_details: CachedDetails {
+                cached_tokens: u.cached_tokens,
+            },
+        }
+    }
+}
+
+/// Translates a complete Messages API response. `created` is the Unix time to stamp on the
+/// completion (the caller's clock; translation reads none).
+pub fn translate_response(
+    body: &[u8],
+    created: u64,
+) -> Result<(Vec<u8>, Usage), MalformedUpstream> {
+    let message: MessageIn = serde_json::from_slice(body)
+        .map_err(|_| MalformedUpstream("not a Messages API response"))?;
+    let mut text: Option<String> = None;
+    let mut thinking: Option<String> = None;
+    let mut tool_calls = Vec::new();
+    for block in &message.content {
+        match block {
+            BlockIn::Text { text: t } => text.get_or_insert_with(String::new).push_str(t),
+            BlockIn::Thinking { thinking: t } => {
+                thinking.get_or_insert_with(String::new).push_str(t);
+            }
+            BlockIn::ToolUse { id, name, input } => tool_calls.push(ToolCall {
+                id,
+                kind: "function",
+                function: Function {
+                    name,
+                    arguments: serde_json::to_string(input)
+                        .map_err(|_| MalformedUpstream("tool input"))?,
+                },
+            }),
+            BlockIn::Other => {}
+        }
+    }
+    let usage = message.usage.to_usage();
+    let completion = Completion {
+        id: &message.id,
+        object: "chat.completion",
+        created,
+        model: &message.model,
+        choices: [Choice {
+            index: 0,
+            message: Message {
+                role: "assistant",
+                content: text,
+                reasoning_content: thinking,
+                tool_calls,
+            },
+            logprobs: None,
+            finish_reason: finish_reason(message.stop_reason.as_deref()),
+        }],
+        usage: usage.into(),
+    };
+    let bytes = serde_json::to_vec(&completion).map_err(|_| MalformedUpstream("serialise"))?;
+    Ok((bytes, usage))
+}
