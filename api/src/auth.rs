@@ -15,14 +15,18 @@ use crate::headers;
 
 /// Checks credentials for both listeners.
 #[derive(Debug, Clone)]
-pub struct Authenticator {
+pub(crate) struct Authenticator {
     hasher: KeyHasher,
     store: Arc<dyn KeyStore>,
     master: Option<KeyHash>,
 }
 
 impl Authenticator {
-    pub fn new(hasher: KeyHasher, store: Arc<dyn KeyStore>, master_key: Option<&str>) -> Self {
+    pub(crate) fn new(
+        hasher: KeyHasher,
+        store: Arc<dyn KeyStore>,
+        master_key: Option<&str>,
+    ) -> Self {
         let master = master_key.map(|k| hasher.hash(k));
         Self {
             hasher,
@@ -31,12 +35,8 @@ impl Authenticator {
         }
     }
 
-    pub fn hasher(&self) -> &KeyHasher {
-        &self.hasher
-    }
-
     /// The virtual key presented with `req`, or 401.
-    pub async fn virtual_key(&self, req: &HttpRequest) -> Result<VirtualKey, ApiError> {
+    pub(crate) async fn virtual_key(&self, req: &HttpRequest) -> Result<VirtualKey, ApiError> {
         let presented = presented_key(req).ok_or(ApiError::Unauthorized)?;
         let hash = self.hasher.hash(presented);
         match self.store.get(&hash).await {
@@ -47,7 +47,7 @@ impl Authenticator {
     }
 
     /// Whether `req` carries the master key. Always false when none is configured.
-    pub fn is_master(&self, req: &HttpRequest) -> bool {
+    pub(crate) fn is_master(&self, req: &HttpRequest) -> bool {
         match (&self.master, presented_key(req)) {
             (Some(master), Some(presented)) => self.hasher.matches(presented, master),
             _ => false,
@@ -56,7 +56,7 @@ impl Authenticator {
 }
 
 /// The credential from `Authorization: Bearer <key>` or, failing that, `x-api-key`.
-pub fn presented_key(req: &HttpRequest) -> Option<&str> {
+pub(crate) fn presented_key(req: &HttpRequest) -> Option<&str> {
     let from_bearer = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::state::RequestLimits;
 
 /// Reads the whole body, or fails with 413 / 408 / 400.
-pub async fn read_json_body(
+pub(crate) async fn read_json_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limits: RequestLimits,

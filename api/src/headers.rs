@@ -1,6 +1,6 @@
 //! Every HTTP header name the gateway reads or sets itself, in one place.
 
 /// Alternative to `Authorization: Bearer` (Anthropic SDK style).
-pub const API_KEY: &str = "x-api-key";
+pub(crate) const API_KEY: &str = "x-api-key";
 /// Correlation id the gateway assigns to each request and returns to the client.
-pub const REQUEST_ID: &str = "x-request-id";
+pub(crate) const REQUEST_ID: &str = "x-request-id";

@@ -4,16 +4,16 @@
 //! metrics — plus the config file and the `portcullis` binary. The engine behind it never
 //! sees an actix-web type.
 
-pub mod auth;
-pub mod body;
+mod auth;
+mod body;
 pub mod demo;
-pub mod error;
-pub mod headers;
+mod error;
+mod headers;
 pub mod keygen;
 pub mod metrics;
-pub mod routes;
-pub mod server;
-pub mod state;
+mod routes;
+mod server;
+mod state;
 
 pub use portcullis_config::Config;
 pub use server::{RunningGateway, StartError, StartOptions, start};

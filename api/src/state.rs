@@ -11,7 +11,7 @@ use crate::metrics::ChatMetrics;
 
 /// Shared, immutable per-gateway state.
 #[derive(Debug)]
-pub struct AppState {
+pub(crate) struct AppState {
     pub auth: Authenticator,
     pub router: Router,
     /// Every provider with its prepared adapter; workers build their clients over it.
@@ -28,7 +28,7 @@ pub struct AppState {
 
 /// Limits applied to every request body.
 #[derive(Debug, Clone, Copy)]
-pub struct RequestLimits {
+pub(crate) struct RequestLimits {
     pub max_body_bytes: usize,
     pub max_json_depth: usize,
     /// Longest time the whole body may take to arrive.

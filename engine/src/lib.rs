@@ -11,25 +11,25 @@
 
 pub mod clock;
 pub mod cost;
-pub mod dispatch;
+mod dispatch;
 pub mod egress;
-pub mod error;
+mod error;
 pub mod ids;
 pub mod ingress;
 pub mod provider;
-pub mod request;
+mod request;
 pub mod routing;
 pub mod spec;
-pub mod stream;
-pub mod upstream;
-pub mod usage;
+mod stream;
+mod upstream;
+mod usage;
 
 pub use dispatch::{ChatReply, chat};
 pub use error::{EngineError, Fault, RequestError, UpstreamError};
 pub use ids::{DeploymentId, GroupId, KeyId, ProviderId, RequestId};
-pub use request::ChatRequest;
+pub use request::{ChatRequest, OVERRIDE_FIELDS, strict_json};
 pub use routing::{Lease, Router};
 pub use spec::{DeploymentSpec, GatewaySpec, ModelGroupSpec, ProviderSpec, UpstreamTimeouts};
-pub use stream::{RelayStream, StreamSummary};
-pub use upstream::{Providers, UpstreamClients};
+pub use stream::{RelayStream, StreamError, StreamSummary, StreamTranslate};
+pub use upstream::{Provider, Providers, UpstreamClients};
 pub use usage::Usage;

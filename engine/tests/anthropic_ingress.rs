@@ -8,13 +8,13 @@ mod anthropic_support;
 
 use anthropic_support::{Translate, every_split, fixture, golden, golden_json, json};
 use bytes::Bytes;
+use portcullis_engine::Usage;
 use portcullis_engine::ingress::anthropic::{
     ChunkToEvents, error_body, error_event, passthrough_body, to_chat_request, to_messages_response,
 };
 use portcullis_engine::provider::anthropic::{
     AnthropicOptions, ErrorKind, StreamError, TranslateError, build_request,
 };
-use portcullis_engine::usage::Usage;
 use serde_json::{Map, Value, json};
 
 impl Translate for ChunkToEvents {

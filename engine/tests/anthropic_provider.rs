@@ -7,11 +7,11 @@ mod anthropic_support;
 
 use anthropic_support::{Translate, every_split, fixture, golden, golden_json, json};
 use bytes::Bytes;
+use portcullis_engine::Usage;
 use portcullis_engine::provider::anthropic::{
     AnthropicOptions, ErrorKind, StreamError, StreamOptions, StreamTranslator, build_request,
     translate_response,
 };
-use portcullis_engine::usage::Usage;
 use serde_json::Value;
 
 const CREATED: u64 = 1_700_000_000;

@@ -11,13 +11,13 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use portcullis_engine::{EngineError, Fault, UpstreamError};
 
-pub mod openai;
+pub(crate) mod openai;
 
 use openai::{Body, Detail};
 
 /// Everything a request can fail with at the HTTP edge.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("missing or invalid API key")]
     Unauthorized,
     #[error("this key may not use model `{0}`")]
@@ -42,7 +42,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Low-cardinality label for metrics and logs.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "unauthorized",
             ApiError::ModelNotAllowed(_) => "model_not_allowed",
@@ -58,7 +58,7 @@ impl ApiError {
     }
 
     /// Whose fault it is; decides the log level.
-    pub fn fault(&self) -> Fault {
+    pub(crate) fn fault(&self) -> Fault {
         match self {
             ApiError::Engine(e) => e.fault(),
             ApiError::Internal(_) => Fault::Internal,

@@ -26,7 +26,7 @@ pub(crate) struct Detail<'a> {
 
 /// The event sent when a stream must end early: an OpenAI-shaped error object, which the
 /// OpenAI SDKs raise as an `APIError`. Carries no upstream detail.
-pub fn stream_error_event(error: &UpstreamError) -> Bytes {
+pub(crate) fn stream_error_event(error: &UpstreamError) -> Bytes {
     let body = Body {
         error: Detail {
             message: error.to_string(),
@@ -42,13 +42,13 @@ pub fn stream_error_event(error: &UpstreamError) -> Bytes {
 /// An engine stream rendered for OpenAI clients: bytes pass through; a final error becomes
 /// one [`stream_error_event`] and the end of the stream.
 #[derive(Debug)]
-pub struct OpenAiSse<S> {
+pub(crate) struct OpenAiSse<S> {
     inner: S,
     done: bool,
 }
 
 impl<S> OpenAiSse<S> {
-    pub fn new(inner: S) -> Self {
+    pub(crate) fn new(inner: S) -> Self {
         Self { inner, done: false }
     }
 }

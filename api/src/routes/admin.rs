@@ -14,7 +14,7 @@ fn require_master(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
 }
 
 /// Prometheus text exposition.
-pub async fn metrics(
+pub(crate) async fn metrics(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -29,7 +29,10 @@ pub async fn metrics(
 }
 
 /// Ready when every provider actor is alive; 503 naming the stopped ones otherwise.
-pub async fn ready(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn ready(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     require_master(&req, &state)?;
     let stopped: Vec<&str> = state
         .router

@@ -18,7 +18,7 @@ use crate::headers;
 use crate::metrics::{self, ModelMetrics, ROUTE_CHAT};
 use crate::state::AppState;
 
-pub async fn completions(
+pub(crate) async fn completions(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,

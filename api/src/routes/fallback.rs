@@ -5,10 +5,10 @@ use actix_web::ResponseError;
 
 use crate::error::ApiError;
 
-pub async fn not_found() -> HttpResponse {
+pub(crate) async fn not_found() -> HttpResponse {
     ApiError::NotFound.error_response()
 }
 
-pub async fn method_not_allowed() -> HttpResponse {
+pub(crate) async fn method_not_allowed() -> HttpResponse {
     ApiError::MethodNotAllowed.error_response()
 }

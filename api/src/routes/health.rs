@@ -3,6 +3,6 @@
 
 use actix_web::HttpResponse;
 
-pub async fn live() -> HttpResponse {
+pub(crate) async fn live() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }

@@ -1,7 +1,7 @@
 //! HTTP routes of both listeners. Handlers are thin: authenticate, call the engine, map.
 
-pub mod admin;
-pub mod chat;
-pub mod fallback;
-pub mod health;
-pub mod models;
+pub(crate) mod admin;
+pub(crate) mod chat;
+pub(crate) mod fallback;
+pub(crate) mod health;
+pub(crate) mod models;

@@ -21,7 +21,10 @@ struct Model<'a> {
     owned_by: &'static str,
 }
 
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let key = match state.auth.virtual_key(&req).await {
         Ok(key) => key,
         Err(e) => {

@@ -9,15 +9,15 @@ use portcullis_loadtest::mock::{MockOptions, MockUpstream};
 use serde_json::{Value, json};
 
 /// The provider credential: planted so tests can prove it never leaks.
-pub const CANARY: &str = "sk-canary-provider-credential-7f3a9c21d";
+pub(crate) const CANARY: &str = "sk-canary-provider-credential-7f3a9c21d";
 /// A key allowed only `gpt-test`.
-pub const KEY_A: &str = "sk-test-team-a-000000000000000001";
+pub(crate) const KEY_A: &str = "sk-test-team-a-000000000000000001";
 /// A key allowed every model.
-pub const KEY_ALL: &str = "sk-test-team-all-0000000000000002";
-pub const MASTER: &str = "master-key-for-tests-0123456789abcdef";
+pub(crate) const KEY_ALL: &str = "sk-test-team-all-0000000000000002";
+pub(crate) const MASTER: &str = "master-key-for-tests-0123456789abcdef";
 
 /// Every log line written by any gateway in this test process.
-pub fn captured_logs() -> String {
+pub(crate) fn captured_logs() -> String {
     let logs = LOGS.get_or_init(Default::default);
     String::from_utf8_lossy(&logs.lock().unwrap()).into_owned()
 }
@@ -50,7 +50,7 @@ fn init_log_capture() {
     });
 }
 
-pub fn config_yaml(mock_url: &str) -> String {
+pub(crate) fn config_yaml(mock_url: &str) -> String {
     format!(
         r#"
 server:
@@ -88,7 +88,7 @@ keys:
     )
 }
 
-pub fn fake_env(name: &str) -> Option<String> {
+pub(crate) fn fake_env(name: &str) -> Option<String> {
     match name {
         "MASTER" => Some(MASTER.to_owned()),
         "PROVIDER_KEY" => Some(CANARY.to_owned()),
@@ -99,7 +99,7 @@ pub fn fake_env(name: &str) -> Option<String> {
 }
 
 /// A gateway in front of a mock, and an HTTP client for both.
-pub struct Harness {
+pub(crate) struct Harness {
     pub mock: MockUpstream,
     pub gateway: RunningGateway,
     pub config: Config,
@@ -107,11 +107,11 @@ pub struct Harness {
 }
 
 impl Harness {
-    pub async fn start() -> Harness {
+    pub(crate) async fn start() -> Harness {
         Self::start_with(MockOptions::default()).await
     }
 
-    pub async fn start_with(options: MockOptions) -> Harness {
+    pub(crate) async fn start_with(options: MockOptions) -> Harness {
         init_log_capture();
         let mock = MockUpstream::start(MockOptions {
             expect_api_key: Some(CANARY.to_owned()),
@@ -140,16 +140,16 @@ impl Harness {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.gateway.public_addr)
     }
 
-    pub fn admin_url(&self, path: &str) -> String {
+    pub(crate) fn admin_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.gateway.admin_addr)
     }
 
     /// A chat completion request with `key` as Bearer (if any) and `body` as JSON.
-    pub fn chat(&self, key: Option<&str>, body: &Value) -> reqwest::RequestBuilder {
+    pub(crate) fn chat(&self, key: Option<&str>, body: &Value) -> reqwest::RequestBuilder {
         let request = self
             .http
             .post(self.url("/v1/chat/completions"))
@@ -161,23 +161,23 @@ impl Harness {
         }
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.gateway.stop(false).await;
         self.mock.shutdown().await;
     }
 }
 
-pub fn hello(model: &str) -> Value {
+pub(crate) fn hello(model: &str) -> Value {
     json!({ "model": model, "messages": [{ "role": "user", "content": "Hello there" }] })
 }
 
 /// Sends, then returns the body as text, whatever the status.
-pub async fn send_text(request: reqwest::RequestBuilder) -> String {
+pub(crate) async fn send_text(request: reqwest::RequestBuilder) -> String {
     request.send().await.unwrap().text().await.unwrap()
 }
 
 /// Sends, then returns status and parsed JSON body.
-pub async fn send_json(request: reqwest::RequestBuilder) -> (u16, Value) {
+pub(crate) async fn send_json(request: reqwest::RequestBuilder) -> (u16, Value) {
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
@@ -187,7 +187,7 @@ pub async fn send_json(request: reqwest::RequestBuilder) -> (u16, Value) {
 }
 
 /// Asserts `body` is an OpenAI-shaped error and returns its `type`.
-pub fn error_type(body: &Value) -> &str {
+pub(crate) fn error_type(body: &Value) -> &str {
     let error = body
         .get("error")
         .unwrap_or_else(|| panic!("no error object in {body}"));
@@ -203,7 +203,7 @@ pub fn error_type(body: &Value) -> &str {
 }
 
 /// Sum of the samples of `name` in a Prometheus scrape whose labels include every pair.
-pub fn sample(scrape: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn sample(scrape: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     scrape
         .lines()
         .filter(|line| !line.starts_with('#'))
@@ -223,7 +223,7 @@ pub fn sample(scrape: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
 
 impl Harness {
     /// The admin listener's `/metrics` text.
-    pub async fn scrape(&self) -> String {
+    pub(crate) async fn scrape(&self) -> String {
         send_text(
             self.http
                 .get(self.admin_url("/metrics"))
@@ -234,7 +234,7 @@ impl Harness {
 
     /// Scrapes until the sample rises above `floor` (some are recorded a moment after the
     /// client saw the response end); bounded to 2 s. Returns the last scrape.
-    pub async fn scrape_until_above(
+    pub(crate) async fn scrape_until_above(
         &self,
         name: &str,
         labels: &[(&str, &str)],

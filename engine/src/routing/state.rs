@@ -21,20 +21,20 @@ pub struct Health {
 
 /// Health of the deployments one provider serves.
 #[derive(Debug, Clone, Default)]
-pub struct ProviderState {
+pub(super) struct ProviderState {
     /// Ascending, as the table assigned them.
     ids: Vec<DeploymentId>,
     health: Vec<Health>,
 }
 
 impl ProviderState {
-    pub fn new(mut ids: Vec<DeploymentId>) -> Self {
+    pub(super) fn new(mut ids: Vec<DeploymentId>) -> Self {
         ids.sort_unstable();
         let health = vec![Health::default(); ids.len()];
         Self { ids, health }
     }
 
-    pub fn health(&self, id: DeploymentId) -> Option<&Health> {
+    pub(super) fn health(&self, id: DeploymentId) -> Option<&Health> {
         self.ids
             .binary_search(&id)
             .ok()
@@ -47,7 +47,7 @@ impl ProviderState {
     }
 
     /// Records a reported outcome.
-    pub fn report(&mut self, id: DeploymentId, outcome: Outcome) {
+    pub(super) fn report(&mut self, id: DeploymentId, outcome: Outcome) {
         let Some(h) = self.health_mut(id) else {
             return;
         };
@@ -60,7 +60,7 @@ impl ProviderState {
     }
 
     /// Folds the successes workers counted in the table since the last tick.
-    pub fn fold_successes(&mut self, table: &DeploymentTable) {
+    pub(super) fn fold_successes(&mut self, table: &DeploymentTable) {
         for i in 0..self.ids.len() {
             let Some(d) = table.get(self.ids[i]) else {
                 continue;

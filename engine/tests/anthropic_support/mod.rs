@@ -6,23 +6,23 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use portcullis_engine::provider::anthropic::StreamError;
 
-pub fn path(name: &str) -> PathBuf {
+pub(crate) fn path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/anthropic")
         .join(name)
 }
 
-pub fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(path(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
 }
 
-pub fn json(name: &str) -> serde_json::Value {
+pub(crate) fn json(name: &str) -> serde_json::Value {
     serde_json::from_slice(&fixture(name)).unwrap()
 }
 
 /// Compares `actual` with the golden file byte for byte. With `PORTCULLIS_BLESS=1` a missing
 /// golden file is written instead (to be reviewed by hand before committing).
-pub fn golden(name: &str, actual: &[u8]) {
+pub(crate) fn golden(name: &str, actual: &[u8]) {
     let p = path(name);
     if !p.exists() && std::env::var("PORTCULLIS_BLESS").as_deref() == Ok("1") {
         std::fs::write(&p, actual).unwrap();
@@ -38,7 +38,7 @@ pub fn golden(name: &str, actual: &[u8]) {
 }
 
 /// Compares JSON `actual` with a golden JSON file (pretty-printed on disk).
-pub fn golden_json(name: &str, actual: &[u8]) {
+pub(crate) fn golden_json(name: &str, actual: &[u8]) {
     let value: serde_json::Value = serde_json::from_slice(actual).unwrap();
     let mut pretty = serde_json::to_vec_pretty(&value).unwrap();
     pretty.push(b'\n');
@@ -55,7 +55,7 @@ pub fn golden_json(name: &str, actual: &[u8]) {
     );
 }
 
-pub fn crlf(lf: &[u8]) -> Vec<u8> {
+pub(crate) fn crlf(lf: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(lf.len() * 2);
     for &b in lf {
         if b == b'\n' {
@@ -67,13 +67,13 @@ pub fn crlf(lf: &[u8]) -> Vec<u8> {
 }
 
 /// A stream translator under test.
-pub trait Translate {
+pub(crate) trait Translate {
     fn push(&mut self, bytes: &[u8]) -> Result<Bytes, StreamError>;
     fn finish(&mut self) -> Result<(), StreamError>;
 }
 
 /// Everything a translator emits for `parts`, and the error it ends with, if any.
-pub fn run<T: Translate>(t: &mut T, parts: &[&[u8]]) -> (Vec<u8>, Option<StreamError>) {
+pub(crate) fn run<T: Translate>(t: &mut T, parts: &[&[u8]]) -> (Vec<u8>, Option<StreamError>) {
     let mut out = Vec::new();
     for part in parts {
         match t.push(part) {
@@ -86,7 +86,7 @@ pub fn run<T: Translate>(t: &mut T, parts: &[&[u8]]) -> (Vec<u8>, Option<StreamE
 
 /// Feeds `input` whole, split at every byte offset, and one byte at a time, with LF and
 /// with CRLF line ends; asserts every run gives the same output and error; returns it.
-pub fn every_split<T: Translate>(
+pub(crate) fn every_split<T: Translate>(
     make: impl Fn() -> T,
     input: &[u8],
 ) -> (Vec<u8>, Option<StreamError>) {

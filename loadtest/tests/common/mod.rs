@@ -11,28 +11,28 @@ use portcullis_loadtest::{MockOptions, MockUpstream};
 use serde_json::{Value, json};
 
 /// Upper bound for any single await in these tests.
-pub const LIMIT: Duration = Duration::from_secs(10);
+pub(crate) const LIMIT: Duration = Duration::from_secs(10);
 
-pub async fn within<F: Future>(f: F) -> F::Output {
+pub(crate) async fn within<F: Future>(f: F) -> F::Output {
     tokio::time::timeout(LIMIT, f).await.expect("timed out")
 }
 
-pub async fn start() -> MockUpstream {
+pub(crate) async fn start() -> MockUpstream {
     MockUpstream::start(MockOptions::default()).await.unwrap()
 }
 
-pub fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
 }
 
-pub fn chat_url(mock: &MockUpstream) -> String {
+pub(crate) fn chat_url(mock: &MockUpstream) -> String {
     format!("{}/chat/completions", mock.base_url())
 }
 
-pub fn request(model: &str, stream: bool) -> Value {
+pub(crate) fn request(model: &str, stream: bool) -> Value {
     json!({
         "model": model,
         "stream": stream,
@@ -40,7 +40,7 @@ pub fn request(model: &str, stream: bool) -> Value {
     })
 }
 
-pub async fn post(mock: &MockUpstream, body: &Value) -> reqwest::Response {
+pub(crate) async fn post(mock: &MockUpstream, body: &Value) -> reqwest::Response {
     within(
         client()
             .post(chat_url(mock))
@@ -53,7 +53,7 @@ pub async fn post(mock: &MockUpstream, body: &Value) -> reqwest::Response {
 }
 
 /// Status and JSON body of a non-streaming call.
-pub async fn post_json(mock: &MockUpstream, body: &Value) -> (u16, Value) {
+pub(crate) async fn post_json(mock: &MockUpstream, body: &Value) -> (u16, Value) {
     let resp = post(mock, body).await;
     let status = resp.status().as_u16();
     let bytes = within(resp.bytes()).await.unwrap();
@@ -61,13 +61,13 @@ pub async fn post_json(mock: &MockUpstream, body: &Value) -> (u16, Value) {
 }
 
 /// Reads SSE events from a response body.
-pub struct Events {
+pub(crate) struct Events {
     resp: reqwest::Response,
     buf: String,
 }
 
 impl Events {
-    pub fn new(resp: reqwest::Response) -> Self {
+    pub(crate) fn new(resp: reqwest::Response) -> Self {
         Self {
             resp,
             buf: String::new(),
@@ -76,7 +76,7 @@ impl Events {
 
     /// The next complete event (without the trailing blank line), `Ok(None)`
     /// at a clean end of body, `Err` if the body failed.
-    pub async fn next(&mut self) -> Result<Option<String>, reqwest::Error> {
+    pub(crate) async fn next(&mut self) -> Result<Option<String>, reqwest::Error> {
         loop {
             if let Some(end) = self.buf.find("\n\n") {
                 let event = self.buf[..end].to_owned();
@@ -94,7 +94,7 @@ impl Events {
     }
 
     /// Every remaining event; panics if the body fails.
-    pub async fn rest(&mut self) -> Vec<String> {
+    pub(crate) async fn rest(&mut self) -> Vec<String> {
         let mut out = Vec::new();
         for _ in 0..10_000 {
             match self.next().await.unwrap() {
@@ -107,6 +107,6 @@ impl Events {
 }
 
 /// The JSON payload of a `data: {...}` event.
-pub fn payload(event: &str) -> Value {
+pub(crate) fn payload(event: &str) -> Value {
     serde_json::from_str(event.strip_prefix("data: ").unwrap()).unwrap()
 }

@@ -30,20 +30,20 @@ struct ChunkShape {
 
 /// Reads `usage` from a complete chat completion body. `Err` if the body is not a JSON
 /// object at all (the provider's answer is malformed); `Ok(None)` if it carries no usage.
-pub fn usage_from_completion(body: &[u8]) -> Result<Option<Usage>, serde_json::Error> {
+pub(super) fn usage_from_completion(body: &[u8]) -> Result<Option<Usage>, serde_json::Error> {
     Ok(serde_json::from_slice::<WithUsage>(body)?.usage)
 }
 
 /// What a stream chunk says about usage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChunkUsage {
+pub(super) struct ChunkUsage {
     pub usage: Usage,
     /// The chunk carries no choices: it exists only to report usage.
     pub usage_only: bool,
 }
 
 /// Reads usage from one `chat.completion.chunk` payload, if it has any.
-pub fn usage_from_chunk(payload: &[u8]) -> Option<ChunkUsage> {
+pub(super) fn usage_from_chunk(payload: &[u8]) -> Option<ChunkUsage> {
     let chunk: ChunkShape = serde_json::from_slice(payload).ok()?;
     let usage = chunk.usage?;
     Some(ChunkUsage {
