@@ -68,6 +68,10 @@ async fn without_tools_in_the_request_the_answer_is_text() {
     assert_eq!(v["choices"][0]["finish_reason"], "stop");
     assert!(v["choices"][0]["message"].get("tool_calls").is_none());
     assert!(v["choices"][0]["message"]["content"].is_string());
+    // Streamed, too: the default eight text chunks, no tool-call deltas.
+    let ev = events(post(&mock, &request("m", true)).await).await;
+    assert_eq!(ev.len(), 11, "{ev:#?}");
+    assert!(ev.iter().all(|e| !e.contains("tool_calls")));
 }
 
 #[tokio::test]

@@ -67,7 +67,7 @@ pub(crate) async fn messages(
         &req.tools,
         &format!("toolu_mock_{n}_"),
     );
-    let text_chunks = behaviour.chunk_count();
+    let text_chunks = behaviour.chunk_count(!calls.is_empty());
     let default_tokens = if req.stream {
         let pieces: usize = calls.iter().map(PlannedCall::piece_count).sum();
         u64::try_from(text_chunks + pieces).unwrap_or(u64::MAX)

@@ -51,8 +51,9 @@ pub struct Behaviour {
     /// while or forever (until the client goes or the mock stops). Applies
     /// after `first_byte_delay`.
     pub stall: Option<Stall>,
-    /// Streams: number of text chunks (default [`DEFAULT_CHUNKS`]; with
-    /// tool calls the default is no text).
+    /// Streams: number of text chunks (default [`DEFAULT_CHUNKS`]; when the
+    /// answer makes tool calls the default is no text). Beside tool calls,
+    /// JSON answers carry this many `tokN` words of text too.
     pub chunks: Option<usize>,
     /// Streams: wait before each content event and before the finish.
     #[serde(rename = "chunk_interval_ms", with = "millis")]
@@ -116,13 +117,10 @@ pub struct ToolCall {
 pub const TOOL_ARGUMENT_PIECE: usize = 16;
 
 impl Behaviour {
-    /// Text chunks a stream sends.
-    pub(crate) fn chunk_count(&self) -> usize {
-        let default = if self.tool_calls.is_empty() {
-            DEFAULT_CHUNKS
-        } else {
-            0
-        };
+    /// Text chunks a stream sends; `calling` says whether the answer makes
+    /// tool calls (then the default is no text).
+    pub(crate) fn chunk_count(&self, calling: bool) -> usize {
+        let default = if calling { 0 } else { DEFAULT_CHUNKS };
         self.chunks.unwrap_or(default)
     }
 
@@ -183,23 +181,20 @@ mod tests {
     fn missing_fields_default_and_unknown_fields_are_rejected() {
         let b: Behaviour = serde_json::from_str(r#"{"latency_ms": 10}"#).unwrap();
         assert_eq!(b.latency, Duration::from_millis(10));
-        assert_eq!(b.chunk_count(), DEFAULT_CHUNKS);
+        assert_eq!(b.chunk_count(false), DEFAULT_CHUNKS);
         assert!(serde_json::from_str::<Behaviour>(r#"{"latency": 10}"#).is_err());
     }
 
     #[test]
     fn tool_calls_default_to_no_text_chunks() {
-        let b = Behaviour {
-            tool_calls: vec![ToolCall::default()],
-            ..Behaviour::default()
-        };
-        assert_eq!(b.chunk_count(), 0);
+        let b = Behaviour::default();
+        assert_eq!(b.chunk_count(true), 0);
         assert_eq!(
             Behaviour {
                 chunks: Some(2),
                 ..b
             }
-            .chunk_count(),
+            .chunk_count(true),
             2
         );
     }

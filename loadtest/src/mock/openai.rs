@@ -46,7 +46,7 @@ pub(crate) async fn chat(
             .with_cached(behaviour.cache_read_tokens)
     };
     if req.stream {
-        let text_chunks = behaviour.chunk_count();
+        let text_chunks = behaviour.chunk_count(!calls.is_empty());
         let default_tokens =
             text_chunks + calls.iter().map(PlannedCall::piece_count).sum::<usize>();
         let wanted = behaviour

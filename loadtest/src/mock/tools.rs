@@ -73,7 +73,7 @@ pub(crate) fn json_text(
     if calls.is_empty() {
         return Some(text_of(completion_tokens));
     }
-    let chunks = b.chunk_count();
+    let chunks = b.chunk_count(true);
     (chunks > 0).then(|| text_of(u64::try_from(chunks).unwrap_or(u64::MAX)))
 }
 
