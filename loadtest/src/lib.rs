@@ -3,10 +3,12 @@
 //! The gateway is only as testable as the upstream it talks to, so this crate
 //! provides two things that stand in for the outside world:
 //!
-//! - [`mock`]: a scriptable, in-process, OpenAI-compatible upstream built on
-//!   hyper and tokio. It runs inside whatever tokio runtime starts it (including
-//!   the current-thread runtime of an actix `System`), records what it is sent,
-//!   and can be told to be slow, fail, redirect, pause or cut a stream.
+//! - [`mock`]: a scriptable, in-process upstream speaking OpenAI chat
+//!   completions and Anthropic messages, built on hyper and tokio. It runs
+//!   inside whatever tokio runtime starts it (including the current-thread
+//!   runtime of an actix `System`), records what it is sent, answers with
+//!   text or tool calls, and can be scripted per model to be slow, fail,
+//!   stall, redirect, pause, error mid-stream or cut a stream.
 //! - [`load`]: a bounded load generator (one keep-alive HTTP/1.1 connection per
 //!   worker) that measures latency, time-to-first-byte and inter-chunk gaps with
 //!   HDR histograms.
@@ -17,4 +19,4 @@
 pub mod load;
 pub mod mock;
 
-pub use mock::{Behaviour, MockOptions, MockUpstream, RecordedRequest};
+pub use mock::{Behaviour, MockOptions, MockUpstream, RecordedRequest, Stall, ToolCall};

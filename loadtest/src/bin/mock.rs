@@ -1,5 +1,6 @@
-//! `portcullis-mock`: the mock OpenAI-compatible upstream as a standalone
-//! server, for benchmarks and manual testing.
+//! `portcullis-mock`: the mock upstream (OpenAI chat completions and
+//! Anthropic messages) as a standalone server, for benchmarks and manual
+//! testing.
 //!
 //! Recording is off (a long benchmark would otherwise grow memory without
 //! bound). Prints one line with the bound address, then serves until Ctrl-C.
@@ -12,7 +13,7 @@ use anyhow::Context;
 use clap::Parser;
 use portcullis_loadtest::{Behaviour, MockOptions, MockUpstream};
 
-/// Mock OpenAI-compatible upstream.
+/// Mock OpenAI-compatible and Anthropic upstream.
 #[derive(Debug, Parser)]
 #[command(name = "portcullis-mock", version)]
 struct Args {

@@ -1,28 +1,43 @@
-//! A scriptable mock of an OpenAI-compatible upstream, for the gateway's
-//! end-to-end tests and for load tests.
+//! A scriptable mock of an OpenAI-compatible and Anthropic upstream, for the
+//! gateway's end-to-end tests and for load tests.
 //!
 //! [`MockUpstream::start`] binds a listener and spawns the accept loop on the
 //! *current* tokio runtime, so it works in a multi-thread runtime, a
 //! `#[tokio::test]` current-thread runtime, or the runtime under an actix
 //! `System`. It serves keep-alive HTTP/1.1:
 //!
-//! - `POST /v1/chat/completions`: JSON or SSE completions, shaped by a
-//!   [`Behaviour`] chosen per request: the [`MockUpstream::script_next`]
-//!   queue first, then the [`MockUpstream::script_model`] entry for the
-//!   request's `model`, then [`MockOptions::default`].
+//! - `POST /v1/chat/completions`: OpenAI JSON or SSE completions.
+//! - `POST /v1/messages`: Anthropic Messages JSON or SSE (needs `x-api-key`
+//!   and `anthropic-version`).
 //! - `GET /v1/models`: a list of a few mock model ids.
 //! - anything else: an OpenAI-shaped `404`.
 //!
+//! Both completion routes answer by a [`Behaviour`] chosen per request (the
+//! model name is how the mock tells deployments apart): the
+//! [`MockUpstream::script_next`] queue first, then the model's
+//! [`MockUpstream::script`] sequence, then its [`MockUpstream::script_model`]
+//! standing behaviour, then [`MockOptions::default`].
+//!
 //! Every request is counted; with [`MockOptions::record`] it is also kept as
-//! a [`RecordedRequest`]. Dropping the handle (or [`MockUpstream::shutdown`])
-//! stops the listener and every connection.
+//! a [`RecordedRequest`] and counted per model. Dropping the handle (or
+//! [`MockUpstream::shutdown`]) stops the listener and every connection.
 
+mod anthropic;
+mod anthropic_stream;
+mod anthropic_wire;
 mod behaviour;
+mod builder;
+mod openai;
+mod openai_error;
+mod openai_stream;
+mod openai_wire;
 mod recorded;
+mod respond;
+mod script;
 mod service;
+mod sse;
 mod state;
-mod stream;
-mod wire;
+mod tools;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -34,10 +49,12 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
-pub use behaviour::{Behaviour, DEFAULT_CHUNKS, DEFAULT_JSON_COMPLETION_TOKENS};
+pub use behaviour::{
+    Behaviour, DEFAULT_CHUNKS, DEFAULT_JSON_COMPLETION_TOKENS, Stall, TOOL_ARGUMENT_PIECE, ToolCall,
+};
+pub use openai_error::MODEL_IDS;
 pub use recorded::RecordedRequest;
-pub use service::{CHAT_PATH, MODELS_PATH};
-pub use wire::MODEL_IDS;
+pub use service::{CHAT_PATH, MESSAGES_PATH, MODELS_PATH};
 
 use state::Shared;
 
@@ -51,8 +68,10 @@ pub struct MockOptions {
     /// Keep every request as a [`RecordedRequest`] (default `true`). Turn it
     /// off for load tests; counting happens either way.
     pub record: bool,
-    /// If set, requests whose `Authorization` is not `Bearer <key>` get an
-    /// OpenAI-shaped `401`.
+    /// If set, OpenAI-side requests whose `Authorization` is not
+    /// `Bearer <key>` get an OpenAI-shaped `401`, and `/v1/messages`
+    /// requests whose `x-api-key` is not `<key>` an Anthropic
+    /// `authentication_error`. (A missing `x-api-key` is refused either way.)
     pub expect_api_key: Option<String>,
 }
 
@@ -117,12 +136,41 @@ impl MockUpstream {
         self.shared.total()
     }
 
+    /// `POST /v1/messages` requests received.
+    pub fn messages_count(&self) -> u64 {
+        self.shared.messages()
+    }
+
+    /// Completion requests (either dialect) whose body named `model`.
+    /// Kept unless recording is off and nothing is scripted.
+    pub fn model_request_count(&self, model: &str) -> u64 {
+        self.shared.model_requests(model)
+    }
+
     /// Recorded requests in arrival order (empty when recording is off).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.recorded()
     }
 
-    /// Forgets recorded requests and zeroes the request and chunk counters.
+    /// Recorded requests whose JSON body named `model`, in arrival order.
+    pub fn requests_for(&self, model: &str) -> Vec<RecordedRequest> {
+        let mut all = self.shared.recorded();
+        all.retain(|r| r.model().as_deref() == Some(model));
+        all
+    }
+
+    /// The parsed JSON bodies of [`MockUpstream::requests_for`] `model`.
+    pub fn bodies_for(&self, model: &str) -> Vec<serde_json::Value> {
+        self.shared
+            .recorded()
+            .iter()
+            .filter_map(RecordedRequest::json)
+            .filter(|v| v.get("model").and_then(serde_json::Value::as_str) == Some(model))
+            .collect()
+    }
+
+    /// Forgets recorded requests and zeroes the request (also per model)
+    /// and chunk counters.
     /// Scripts are kept; see [`MockUpstream::clear_scripts`].
     pub fn clear(&self) {
         self.shared.clear();
@@ -133,16 +181,37 @@ impl MockUpstream {
         self.shared.clear_scripts();
     }
 
-    /// Queues `b` for the next chat-completion request, whatever its model.
+    /// Queues `b` for the next completion request (either dialect),
+    /// whatever its model.
     /// Each queued behaviour is used once, first in, first out.
     pub fn script_next(&self, b: Behaviour) {
         self.shared.script_next(b);
     }
 
-    /// Uses `b` for every chat-completion request whose `model` is `model`
-    /// (when the queue is empty), until replaced.
+    /// Uses `b` for every completion request whose `model` is `model` (when
+    /// the queue and the model's sequence are empty), until replaced.
     pub fn script_model(&self, model: &str, b: Behaviour) {
         self.shared.script_model(model, b);
+    }
+
+    /// Scripts a sequence for `model`, replacing any it still had: its next
+    /// requests take these behaviours one each, in order (one atomic step
+    /// per request, so concurrent requests never share or skip one); then
+    /// its standing behaviour (or the default) applies again.
+    ///
+    /// ```no_run
+    /// # use portcullis_loadtest::{Behaviour, MockUpstream};
+    /// # fn f(mock: &MockUpstream) {
+    /// mock.script("gpt-a", [Behaviour::status(429).retry_after(1), Behaviour::ok()]);
+    /// # }
+    /// ```
+    pub fn script(&self, model: &str, sequence: impl IntoIterator<Item = Behaviour>) {
+        self.shared.script_sequence(model, sequence);
+    }
+
+    /// Steps of `model`'s [`MockUpstream::script`] sequence not yet used.
+    pub fn script_remaining(&self, model: &str) -> usize {
+        self.shared.script_remaining(model)
     }
 
     /// Releases streams held by [`Behaviour::pause_after_chunks`]: every
@@ -153,8 +222,9 @@ impl MockUpstream {
         self.shared.resume();
     }
 
-    /// SSE `data:` events written so far across all streams (role, content,
-    /// finish and usage chunks, and `[DONE]`).
+    /// SSE events written so far across all streams of both dialects
+    /// (OpenAI: role, content, finish and usage chunks, and `[DONE]`;
+    /// Anthropic: every event, `ping` included).
     pub fn chunks_sent(&self) -> u64 {
         self.shared.chunks()
     }

@@ -31,6 +31,15 @@ impl RecordedRequest {
     pub fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_slice(&self.body).ok()
     }
+
+    /// The `model` the JSON body names, if any.
+    pub fn model(&self) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Model {
+            model: Option<String>,
+        }
+        serde_json::from_slice::<Model>(&self.body).ok()?.model
+    }
 }
 
 #[cfg(test)]
@@ -48,10 +57,12 @@ mod tests {
         assert_eq!(r.header("Authorization"), Some("Bearer k"));
         assert_eq!(r.header("x-missing"), None);
         assert_eq!(r.json().unwrap()["model"], "m");
+        assert_eq!(r.model().as_deref(), Some("m"));
         let not_json = RecordedRequest {
             body: Bytes::from_static(b"nope"),
             ..r
         };
         assert!(not_json.json().is_none());
+        assert!(not_json.model().is_none());
     }
 }

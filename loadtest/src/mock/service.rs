@@ -1,31 +1,29 @@
-//! Request handling for the mock upstream: count, record, check the key,
-//! route, then answer according to the chosen [`Behaviour`].
+//! Request handling for the mock upstream: count, read, record, route, check
+//! the dialect's credential, then hand over to the dialect
+//! ([`super::openai`], [`super::anthropic`]).
 //!
-//! Every answer is built here; [`super::wire`] supplies the JSON and
-//! [`super::stream`] the SSE body.
+//! [`fault`] is the precedence both dialects share before success:
+//! latency, then a redirect, then a scripted error.
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use http::header::AUTHORIZATION;
 use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 
-use super::state::Shared;
-use super::stream::{StreamCut, StreamPlan, sse_body};
-use super::wire::{self, ChatRequest, Usage};
-use super::{Behaviour, DEFAULT_JSON_COMPLETION_TOKENS, RecordedRequest};
-
-/// Response body of every mock answer.
-pub(crate) type MockBody = UnsyncBoxBody<Bytes, StreamCut>;
+use super::openai_error::{error_body, models_body, status_error_body};
+use super::respond::{self, MockBody};
+use super::state::{Route, Shared};
+use super::{Behaviour, RecordedRequest, anthropic, openai};
 
 /// The chat-completions route.
 pub const CHAT_PATH: &str = "/v1/chat/completions";
+/// The Anthropic messages route.
+pub const MESSAGES_PATH: &str = "/v1/messages";
 /// The model-list route.
 pub const MODELS_PATH: &str = "/v1/models";
 /// Largest request body the mock reads.
@@ -37,150 +35,92 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<MockBody>, Infallible> {
     let (parts, body) = req.into_parts();
-    let is_chat = parts.method == Method::POST && parts.uri.path() == CHAT_PATH;
-    shared.count(is_chat);
+    let route = match (&parts.method, parts.uri.path()) {
+        (&Method::POST, CHAT_PATH) => Route::Chat,
+        (&Method::POST, MESSAGES_PATH) => Route::Messages,
+        _ => Route::Other,
+    };
+    shared.count(route);
     let resume_seen = shared.resume_generation();
 
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
-            let (status, message) = if e.downcast_ref::<LengthLimitError>().is_some() {
-                (StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.")
-            } else {
-                (StatusCode::BAD_REQUEST, "Could not read the request body.")
-            };
-            let body = wire::error_body(message, "invalid_request_error", None, None);
-            return Ok(json(status, body));
+            let too_large = e.downcast_ref::<LengthLimitError>().is_some();
+            return Ok(unreadable(route, too_large));
         }
     };
     if shared.records() {
         shared.push_record(record(&parts, body.clone()));
     }
 
+    if route == Route::Messages {
+        return Ok(anthropic::messages(&shared, &parts, &body, resume_seen).await);
+    }
     let auth = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
     if !shared.authorized(auth) {
-        return Ok(json(StatusCode::UNAUTHORIZED, wire::status_error_body(401)));
+        return Ok(respond::json(
+            StatusCode::UNAUTHORIZED,
+            status_error_body(401),
+        ));
     }
-
-    let response = if is_chat {
-        chat(&shared, &body, resume_seen).await
+    let response = if route == Route::Chat {
+        openai::chat(&shared, &body, resume_seen).await
     } else if parts.method == Method::GET && parts.uri.path() == MODELS_PATH {
-        json(StatusCode::OK, wire::models_body())
+        respond::json(StatusCode::OK, models_body())
     } else {
         let message = format!(
             "Unknown request URL: {} {}.",
             parts.method,
             parts.uri.path()
         );
-        let body = wire::error_body(&message, "invalid_request_error", None, Some("unknown_url"));
-        json(StatusCode::NOT_FOUND, body)
+        let body = error_body(&message, "invalid_request_error", None, Some("unknown_url"));
+        respond::json(StatusCode::NOT_FOUND, body)
     };
     Ok(response)
 }
 
-async fn chat(shared: &Arc<Shared>, body: &[u8], resume_seen: u64) -> Response<MockBody> {
-    let req = match ChatRequest::parse(body) {
-        Ok(req) => req,
-        Err(bad) => {
-            let body = wire::error_body(&bad.message, "invalid_request_error", bad.param, None);
-            return json(StatusCode::BAD_REQUEST, body);
-        }
+/// The answer to a body that could not be read, in the route's dialect.
+fn unreadable(route: Route, too_large: bool) -> Response<MockBody> {
+    let (status, message) = if too_large {
+        (StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.")
+    } else {
+        (StatusCode::BAD_REQUEST, "Could not read the request body.")
     };
-    let behaviour = shared.behaviour_for(&req.model);
+    let body = if route == Route::Messages {
+        let kind = if too_large {
+            "request_too_large"
+        } else {
+            "invalid_request_error"
+        };
+        anthropic::error_body(kind, message)
+    } else {
+        error_body(message, "invalid_request_error", None, None)
+    };
+    respond::json(status, body)
+}
+
+/// Waits out the behaviour's latency, then answers its redirect or its
+/// error (with `error_body(status)` unless a raw body is scripted). `None`
+/// means: go on and succeed.
+pub(crate) async fn fault(
+    behaviour: &Behaviour,
+    error_body: impl Fn(u16) -> Bytes,
+) -> Option<Response<MockBody>> {
     if !behaviour.latency.is_zero() {
         tokio::time::sleep(behaviour.latency).await;
     }
     if let Some(location) = &behaviour.redirect_to {
-        return redirect(location);
+        let invalid = || respond::json(StatusCode::INTERNAL_SERVER_ERROR, error_body(500));
+        return Some(respond::redirect(location).unwrap_or_else(invalid));
     }
-    if let Some(status) = behaviour.error_status() {
-        return scripted_error(&behaviour, status);
-    }
-
-    let id = shared.next_id();
-    let created = unix_now();
-    if req.stream {
-        let chunks = behaviour.chunk_count();
-        let wanted = behaviour
-            .completion_tokens
-            .unwrap_or_else(|| u64::try_from(chunks).unwrap_or(u64::MAX));
-        let plan = StreamPlan {
-            id,
-            created,
-            include_usage: req.include_usage,
-            chunks,
-            interval: behaviour.chunk_interval,
-            first_byte_delay: behaviour.first_byte_delay,
-            disconnect_after: behaviour.disconnect_after,
-            pause_after: behaviour.pause_after_chunks,
-            usage: Usage::new(req.prompt_tokens, req.completion_tokens(wanted)),
-            resume_seen,
-            model: req.model,
-        };
-        let mut resp = Response::new(sse_body(Arc::clone(shared), plan));
-        let headers = resp.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        resp
-    } else {
-        let wanted = behaviour
-            .completion_tokens
-            .unwrap_or(DEFAULT_JSON_COMPLETION_TOKENS);
-        let usage = Usage::new(req.prompt_tokens, req.completion_tokens(wanted));
-        let id = format!("chatcmpl-mock-{id}");
-        json(
-            StatusCode::OK,
-            wire::completion_body(&id, created, &req.model, usage),
-        )
-    }
-}
-
-fn redirect(location: &str) -> Response<MockBody> {
-    match HeaderValue::from_str(location) {
-        Ok(value) => {
-            let mut resp = Response::new(full(Bytes::new()));
-            *resp.status_mut() = StatusCode::TEMPORARY_REDIRECT;
-            resp.headers_mut().insert(LOCATION, value);
-            resp
-        }
-        Err(_) => json(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            wire::error_body(
-                "Scripted redirect is not a valid header value.",
-                "server_error",
-                None,
-                None,
-            ),
-        ),
-    }
-}
-
-fn scripted_error(behaviour: &Behaviour, status: u16) -> Response<MockBody> {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let code = behaviour.error_status()?;
+    let status = respond::error_status(code);
     let body = match &behaviour.error_body {
         Some(raw) => Bytes::from(raw.clone()),
-        None => wire::status_error_body(status.as_u16()),
+        None => error_body(status.as_u16()),
     };
-    let mut resp = json(status, body);
-    if let Some(secs) = behaviour.retry_after {
-        resp.headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(secs));
-    }
-    resp
-}
-
-fn json(status: StatusCode, body: Bytes) -> Response<MockBody> {
-    let mut resp = Response::new(full(body));
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
-}
-
-fn full(body: Bytes) -> MockBody {
-    Full::new(body)
-        .map_err(|never| match never {})
-        .boxed_unsync()
+    Some(respond::scripted_error(behaviour, status, body))
 }
 
 fn record(parts: &Parts, body: Bytes) -> RecordedRequest {
@@ -199,11 +139,4 @@ fn record(parts: &Parts, body: Bytes) -> RecordedRequest {
             .collect(),
         body,
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs()
 }

@@ -1,16 +1,29 @@
 //! State shared by the mock's handle and every connection task.
 //!
 //! The hot path (an unscripted request with recording off) touches only
-//! atomics: scripts are looked up only once something has been scripted, and
-//! no lock is ever held across an `.await`.
+//! atomics: scripts and per-model counts are looked up only once something
+//! has been scripted or recording is on, and no lock is ever held across an
+//! `.await`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::watch;
 
+use super::script::ModelScripts;
 use super::{Behaviour, MockOptions, RecordedRequest};
+
+/// Which route a request hit, for the counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// `POST /v1/chat/completions`.
+    Chat,
+    /// `POST /v1/messages`.
+    Messages,
+    /// Anything else.
+    Other,
+}
 
 /// Counters, scripts, recordings and the resume gate.
 #[derive(Debug)]
@@ -18,15 +31,18 @@ pub(crate) struct Shared {
     record: bool,
     /// The exact `Authorization` value expected, if any.
     expected_auth: Option<Box<[u8]>>,
+    /// The exact `x-api-key` value expected, if any.
+    expected_key: Option<Box<[u8]>>,
     default: Arc<Behaviour>,
     total: AtomicU64,
     chat: AtomicU64,
+    messages: AtomicU64,
     chunks: AtomicU64,
     ids: AtomicU64,
     /// Set once anything is scripted, so unscripted runs skip the locks.
     scripted: AtomicBool,
     queue: Mutex<VecDeque<Arc<Behaviour>>>,
-    models: RwLock<HashMap<String, Arc<Behaviour>>>,
+    models: Mutex<ModelScripts>,
     recorded: Mutex<Vec<RecordedRequest>>,
     /// Generation counter bumped by every `resume()`.
     resume: watch::Sender<u64>,
@@ -44,14 +60,19 @@ impl Shared {
                 .expect_api_key
                 .as_ref()
                 .map(|k| format!("Bearer {k}").into_bytes().into_boxed_slice()),
+            expected_key: opts
+                .expect_api_key
+                .as_ref()
+                .map(|k| k.as_bytes().to_vec().into_boxed_slice()),
             default: Arc::new(opts.default.clone()),
             total: AtomicU64::new(0),
             chat: AtomicU64::new(0),
+            messages: AtomicU64::new(0),
             chunks: AtomicU64::new(0),
             ids: AtomicU64::new(0),
             scripted: AtomicBool::new(false),
             queue: Mutex::new(VecDeque::new()),
-            models: RwLock::new(HashMap::new()),
+            models: Mutex::new(ModelScripts::default()),
             recorded: Mutex::new(Vec::new()),
             resume: watch::Sender::new(0),
         }
@@ -69,12 +90,26 @@ impl Shared {
         }
     }
 
-    /// Counts a request; `chat` says whether it hit the chat route.
-    pub(crate) fn count(&self, chat: bool) {
-        self.total.fetch_add(1, Ordering::Relaxed);
-        if chat {
-            self.chat.fetch_add(1, Ordering::Relaxed);
+    /// Whether an `x-api-key` header value passes the key check.
+    pub(crate) fn key_accepted(&self, header: Option<&[u8]>) -> bool {
+        match &self.expected_key {
+            None => true,
+            Some(expected) => header == Some(&expected[..]),
         }
+    }
+
+    /// Counts a request on any route.
+    pub(crate) fn count(&self, route: Route) {
+        self.total.fetch_add(1, Ordering::Relaxed);
+        match route {
+            Route::Chat => self.chat.fetch_add(1, Ordering::Relaxed),
+            Route::Messages => self.messages.fetch_add(1, Ordering::Relaxed),
+            Route::Other => 0,
+        };
+    }
+
+    pub(crate) fn messages(&self) -> u64 {
+        self.messages.load(Ordering::Relaxed)
     }
 
     pub(crate) fn total(&self) -> u64 {
@@ -111,7 +146,9 @@ impl Shared {
         lock(&self.recorded).clear();
         self.total.store(0, Ordering::Relaxed);
         self.chat.store(0, Ordering::Relaxed);
+        self.messages.store(0, Ordering::Relaxed);
         self.chunks.store(0, Ordering::Relaxed);
+        lock(&self.models).clear_counts();
     }
 
     pub(crate) fn script_next(&self, b: Behaviour) {
@@ -120,34 +157,46 @@ impl Shared {
     }
 
     pub(crate) fn script_model(&self, model: &str, b: Behaviour) {
-        self.models
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(model.to_owned(), Arc::new(b));
+        lock(&self.models).set_standing(model, b);
+        self.scripted.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn script_sequence(&self, model: &str, seq: impl IntoIterator<Item = Behaviour>) {
+        lock(&self.models).set_sequence(model, seq);
         self.scripted.store(true, Ordering::Release);
     }
 
     pub(crate) fn clear_scripts(&self) {
         lock(&self.queue).clear();
-        self.models
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        lock(&self.models).clear_scripts();
+    }
+
+    pub(crate) fn model_requests(&self, model: &str) -> u64 {
+        lock(&self.models).requests(model)
+    }
+
+    pub(crate) fn script_remaining(&self, model: &str) -> usize {
+        lock(&self.models).remaining(model)
     }
 
     /// The behaviour for a request naming `model`: the script queue, then the
-    /// model's script, then the default.
+    /// model's sequence, then its standing script, then the default. Counts
+    /// the request for `model` unless nothing is scripted and recording is
+    /// off (the load-test hot path).
     pub(crate) fn behaviour_for(&self, model: &str) -> Arc<Behaviour> {
-        if self.scripted.load(Ordering::Acquire) {
-            if let Some(b) = lock(&self.queue).pop_front() {
-                return b;
-            }
-            let models = self.models.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(b) = models.get(model) {
-                return Arc::clone(b);
-            }
+        let scripted = self.scripted.load(Ordering::Acquire);
+        if !scripted && !self.record {
+            return Arc::clone(&self.default);
         }
-        Arc::clone(&self.default)
+        let queued = if scripted {
+            lock(&self.queue).pop_front()
+        } else {
+            None
+        };
+        let from_model = lock(&self.models).step(model, scripted && queued.is_none());
+        queued
+            .or(from_model)
+            .unwrap_or_else(|| Arc::clone(&self.default))
     }
 
     /// The resume generation now; a stream snapshots it when it arrives.
@@ -206,6 +255,47 @@ mod tests {
         assert!(!s.authorized(Some(b"Bearer sk-12")));
         assert!(!s.authorized(None));
         assert!(shared().authorized(None));
+        assert!(s.key_accepted(Some(b"sk-1")));
+        assert!(!s.key_accepted(Some(b"Bearer sk-1")));
+        assert!(!s.key_accepted(None));
+        assert!(shared().key_accepted(None));
+    }
+
+    #[test]
+    fn model_sequence_comes_after_the_queue_and_counts_every_request() {
+        let s = shared();
+        s.script_sequence("a", [status(500), status(502)]);
+        s.script_next(status(429));
+        assert_eq!(s.behaviour_for("a").status, Some(429));
+        assert_eq!(s.behaviour_for("a").status, Some(500));
+        assert_eq!(s.behaviour_for("a").status, Some(502));
+        assert_eq!(s.behaviour_for("a").status, None);
+        assert_eq!(s.model_requests("a"), 4);
+        s.clear();
+        assert_eq!(s.model_requests("a"), 0);
+    }
+
+    #[test]
+    fn concurrent_requests_each_take_one_step() {
+        let s = Arc::new(shared());
+        s.script_sequence("a", (0..200).map(|i| status(1000 + i)));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let s = Arc::clone(&s);
+                std::thread::spawn(move || {
+                    (0..50)
+                        .map(|_| s.behaviour_for("a").status.unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut seen: Vec<u16> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (1000..1200).collect::<Vec<u16>>());
+        assert_eq!(s.model_requests("a"), 200);
     }
 
     #[tokio::test]

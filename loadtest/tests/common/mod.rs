@@ -110,3 +110,61 @@ impl Events {
 pub(crate) fn payload(event: &str) -> Value {
     serde_json::from_str(event.strip_prefix("data: ").unwrap()).unwrap()
 }
+
+/// Every event of a response body, read to its end.
+pub async fn events(resp: reqwest::Response) -> Vec<String> {
+    Events::new(resp).rest().await
+}
+
+/// The `data:` payload of each event, in order (Anthropic events carry an
+/// `event:` line first, OpenAI's do not).
+pub fn payloads(events: &[String]) -> Vec<Value> {
+    events
+        .iter()
+        .map(|e| {
+            let data = e.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+            serde_json::from_str(data).unwrap()
+        })
+        .collect()
+}
+
+/// The message URL of the mock's Anthropic side.
+pub fn messages_url(mock: &MockUpstream) -> String {
+    format!("{}/messages", mock.base_url())
+}
+
+/// An Anthropic messages request.
+pub fn anthropic_request(model: &str, stream: bool) -> Value {
+    json!({
+        "model": model,
+        "max_tokens": 1024,
+        "stream": stream,
+        "messages": [{"role": "user", "content": "hello world!"}],
+    })
+}
+
+/// POSTs `body` to `/v1/messages` with `x-api-key: key` (if any) and
+/// `anthropic-version`.
+pub async fn post_messages(
+    mock: &MockUpstream,
+    key: Option<&str>,
+    body: &Value,
+) -> reqwest::Response {
+    let mut req = client()
+        .post(messages_url(mock))
+        .header("content-type", "application/json")
+        .header("anthropic-version", "2023-06-01")
+        .body(body.to_string());
+    if let Some(key) = key {
+        req = req.header("x-api-key", key);
+    }
+    within(req.send()).await.unwrap()
+}
+
+/// Status and JSON body of a non-streaming Anthropic call with key `k`.
+pub async fn messages_json(mock: &MockUpstream, body: &Value) -> (u16, Value) {
+    let resp = post_messages(mock, Some("k"), body).await;
+    let status = resp.status().as_u16();
+    let bytes = within(resp.bytes()).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}

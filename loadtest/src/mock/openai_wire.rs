@@ -1,5 +1,6 @@
-//! The OpenAI wire format as the mock speaks it: the request fields it reads
-//! and the JSON bodies it writes (completions, model lists, errors).
+//! The OpenAI chat-completions wire format as the mock speaks it: the
+//! request fields it reads and the completion body it writes (errors and
+//! model lists are in [`super::openai_error`]).
 //!
 //! Pure functions over bytes and small structs, so the shapes are unit-tested
 //! without a server.
@@ -7,8 +8,7 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-/// Model ids listed by `GET /v1/models`.
-pub const MODEL_IDS: [&str; 3] = ["mock-model", "mock-model-mini", "mock-model-large"];
+use super::tools::PlannedCall;
 
 /// The parts of a chat-completion request that shape the mock's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub(crate) struct ChatRequest {
     pub prompt_tokens: u64,
     /// `max_completion_tokens`, or else `max_tokens`.
     pub max_tokens: Option<u64>,
+    /// Names of the offered function tools.
+    pub tools: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -30,6 +32,18 @@ struct RawRequest {
     stream_options: Option<RawStreamOptions>,
     max_tokens: Option<u64>,
     max_completion_tokens: Option<u64>,
+    #[serde(default)]
+    tools: Vec<RawTool>,
+}
+
+#[derive(Deserialize)]
+struct RawTool {
+    function: Option<RawFunction>,
+}
+
+#[derive(Deserialize)]
+struct RawFunction {
+    name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +88,11 @@ impl ChatRequest {
                 .unwrap_or(false),
             prompt_tokens: u64::try_from(chars / 4).unwrap_or(u64::MAX).max(1),
             max_tokens: raw.max_completion_tokens.or(raw.max_tokens),
+            tools: raw
+                .tools
+                .into_iter()
+                .filter_map(|t| t.function.and_then(|f| f.name))
+                .collect(),
         })
     }
 
@@ -103,6 +122,14 @@ pub(crate) struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub total_tokens: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens_details: Option<PromptTokensDetails>,
+}
+
+/// `usage.prompt_tokens_details`: only the cached count is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) struct PromptTokensDetails {
+    pub cached_tokens: u64,
 }
 
 impl Usage {
@@ -111,8 +138,24 @@ impl Usage {
             prompt_tokens,
             completion_tokens,
             total_tokens: prompt_tokens.saturating_add(completion_tokens),
+            prompt_tokens_details: None,
         }
     }
+
+    /// Reports `cached` of the prompt tokens as cached, when scripted.
+    pub(crate) fn with_cached(self, cached: Option<u64>) -> Self {
+        Self {
+            prompt_tokens_details: cached
+                .map(|cached_tokens| PromptTokensDetails { cached_tokens }),
+            ..self
+        }
+    }
+}
+
+/// The text of the first `words` content tokens, as one string.
+pub(crate) fn text_of(words: u64) -> String {
+    let content: String = (0..words.min(4096)).map(token_text).collect();
+    content.trim_end().to_owned()
 }
 
 /// The text of content token `i`, as streamed.
@@ -141,14 +184,36 @@ struct Choice<'a> {
 #[derive(Serialize)]
 struct Message<'a> {
     role: &'static str,
-    content: &'a str,
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<WireToolCall<'a>>,
 }
 
-/// A non-streaming `chat.completion` body whose content has one `tokN ` per
-/// completion token (at most 4096 of them, to bound the body).
-pub(crate) fn completion_body(id: &str, created: u64, model: &str, usage: Usage) -> Bytes {
-    let words = usage.completion_tokens.min(4096);
-    let content: String = (0..words).map(token_text).collect();
+#[derive(Serialize)]
+struct WireToolCall<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: WireFunction<'a>,
+}
+
+#[derive(Serialize)]
+struct WireFunction<'a> {
+    name: &'a str,
+    arguments: &'a str,
+}
+
+/// A non-streaming `chat.completion` body: `text` as the content (`None`
+/// gives `null`), then `calls` as `tool_calls` (finish reason `tool_calls`
+/// when there are any, else `stop`).
+pub(crate) fn completion_body(
+    id: &str,
+    created: u64,
+    model: &str,
+    usage: Usage,
+    text: Option<&str>,
+    calls: &[PlannedCall],
+) -> Bytes {
     let body = Completion {
         id,
         object: "chat.completion",
@@ -158,9 +223,24 @@ pub(crate) fn completion_body(id: &str, created: u64, model: &str, usage: Usage)
             index: 0,
             message: Message {
                 role: "assistant",
-                content: content.trim_end(),
+                content: text,
+                tool_calls: calls
+                    .iter()
+                    .map(|c| WireToolCall {
+                        id: &c.id,
+                        kind: "function",
+                        function: WireFunction {
+                            name: &c.name,
+                            arguments: &c.arguments,
+                        },
+                    })
+                    .collect(),
             },
-            finish_reason: "stop",
+            finish_reason: if calls.is_empty() {
+                "stop"
+            } else {
+                "tool_calls"
+            },
             logprobs: None,
         }],
         usage,
@@ -168,107 +248,7 @@ pub(crate) fn completion_body(id: &str, created: u64, model: &str, usage: Usage)
     to_bytes(&body)
 }
 
-#[derive(Serialize)]
-struct ErrorEnvelope<'a> {
-    error: ErrorDetail<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
-    message: &'a str,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    param: Option<&'a str>,
-    code: Option<&'a str>,
-}
-
-/// An OpenAI-shaped error body.
-pub(crate) fn error_body(
-    message: &str,
-    kind: &str,
-    param: Option<&str>,
-    code: Option<&str>,
-) -> Bytes {
-    to_bytes(&ErrorEnvelope {
-        error: ErrorDetail {
-            message,
-            kind,
-            param,
-            code,
-        },
-    })
-}
-
-/// The default error body for a scripted error status, worded like OpenAI's.
-pub(crate) fn status_error_body(status: u16) -> Bytes {
-    let (message, kind, code) = match status {
-        400 => ("Invalid request (mock).", "invalid_request_error", None),
-        401 => (
-            "Incorrect API key provided.",
-            "invalid_request_error",
-            Some("invalid_api_key"),
-        ),
-        403 => (
-            "You are not allowed to do this (mock).",
-            "permission_error",
-            None,
-        ),
-        404 => (
-            "The model does not exist or you do not have access to it.",
-            "invalid_request_error",
-            Some("model_not_found"),
-        ),
-        429 => (
-            "Rate limit reached for requests (mock).",
-            "requests",
-            Some("rate_limit_exceeded"),
-        ),
-        503 => (
-            "The engine is currently overloaded, please try again later.",
-            "server_error",
-            None,
-        ),
-        s if s >= 500 => (
-            "The server had an error while processing your request.",
-            "server_error",
-            None,
-        ),
-        _ => ("Mock error.", "invalid_request_error", None),
-    };
-    error_body(message, kind, None, code)
-}
-
-#[derive(Serialize)]
-struct ModelList {
-    object: &'static str,
-    data: Vec<ModelEntry>,
-}
-
-#[derive(Serialize)]
-struct ModelEntry {
-    id: &'static str,
-    object: &'static str,
-    created: u64,
-    owned_by: &'static str,
-}
-
-/// The `GET /v1/models` body.
-pub(crate) fn models_body() -> Bytes {
-    to_bytes(&ModelList {
-        object: "list",
-        data: MODEL_IDS
-            .iter()
-            .map(|id| ModelEntry {
-                id,
-                object: "model",
-                created: 1_700_000_000,
-                owned_by: "portcullis-mock",
-            })
-            .collect(),
-    })
-}
-
-fn to_bytes<T: Serialize>(v: &T) -> Bytes {
+pub(crate) fn to_bytes<T: Serialize>(v: &T) -> Bytes {
     // Serializing these plain structs into memory cannot fail; an empty body
     // would be the visible symptom if it ever did.
     serde_json::to_vec(v).map(Bytes::from).unwrap_or_default()
@@ -277,6 +257,8 @@ fn to_bytes<T: Serialize>(v: &T) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mock::behaviour::ToolCall;
+    use crate::mock::tools::plan;
 
     #[test]
     fn parse_reads_stream_flags_limits_and_counts_prompt_chars() {
@@ -296,6 +278,7 @@ mod tests {
                 include_usage: true,
                 prompt_tokens: 3,
                 max_tokens: Some(5),
+                tools: Vec::new(),
             }
         );
         assert_eq!(r.completion_tokens(16), 5);
@@ -319,22 +302,43 @@ mod tests {
             7,
             "m",
             Usage::new(3, 2),
+            Some(&text_of(2)),
+            &[],
         ))
         .unwrap();
         assert_eq!(v["object"], "chat.completion");
         assert_eq!(v["choices"][0]["message"]["content"], "tok0 tok1");
+        assert!(v["choices"][0]["message"].get("tool_calls").is_none());
         assert_eq!(v["choices"][0]["finish_reason"], "stop");
         assert!(v["choices"][0]["logprobs"].is_null());
         assert_eq!(v["usage"]["total_tokens"], 5);
+        assert!(v["usage"].get("prompt_tokens_details").is_none());
     }
 
     #[test]
-    fn error_bodies_carry_type_param_and_code() {
-        let v: serde_json::Value = serde_json::from_slice(&status_error_body(429)).unwrap();
-        assert_eq!(v["error"]["code"], "rate_limit_exceeded");
-        assert!(v["error"]["param"].is_null());
-        let v: serde_json::Value = serde_json::from_slice(&status_error_body(502)).unwrap();
-        assert_eq!(v["error"]["type"], "server_error");
-        assert!(v["error"]["code"].is_null());
+    fn tools_are_read_and_tool_calls_answered_with_null_content() {
+        let r = ChatRequest::parse(
+            br#"{"model":"m","tools":[{"type":"function","function":{"name":"get_weather"}},
+                                      {"type":"function","function":{"name":"get_time"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.tools, ["get_weather", "get_time"]);
+        let scripted = [ToolCall {
+            name: None,
+            arguments: serde_json::json!({"city": "Paris"}),
+        }];
+        let calls = plan(&scripted, &r.tools, "call_mock_1_");
+        let usage = Usage::new(3, 2).with_cached(Some(2));
+        let v: serde_json::Value =
+            serde_json::from_slice(&completion_body("c", 1, "m", usage, None, &calls)).unwrap();
+        let message = &v["choices"][0]["message"];
+        assert!(message["content"].is_null());
+        assert_eq!(
+            message["tool_calls"],
+            serde_json::json!([{"id": "call_mock_1_0", "type": "function",
+                "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}])
+        );
+        assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(v["usage"]["prompt_tokens_details"]["cached_tokens"], 2);
     }
 }
