@@ -1,0 +1,239 @@
+//! `RedisLimiter`: the limiter shared by every replica, one Lua script call per tag per request.
+
+use std::time::Duration;
+
+use redis::RedisResult;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::error::StorageError;
+use crate::limiter::{
+    Admission, AdmitResult, Admitted, BudgetPeriod, Limiter, LimiterFuture, Reservation, Settlement,
+};
+use crate::redis::calls::{self, Call, Finish, Part, PartReply};
+use crate::redis::conn::{Conn, UNAVAILABLE, unavailable};
+use crate::redis::keys;
+
+/// The Redis-backed limiter; see the `redis` module docs for what is atomic with what.
+#[derive(Clone)]
+pub struct RedisLimiter {
+    conn: Conn,
+    pool: Option<deadpool_redis::Pool>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mode = match self.conn {
+            Conn::Single(_) => "single",
+            Conn::Cluster(_) => "cluster",
+        };
+        f.debug_struct("RedisLimiter")
+            .field("mode", &mode)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisLimiter {
+    /// Connect to one Redis (`redis://host:port`). `timeout` bounds every call: connect,
+    /// response, and the whole round trip; past it the call is `StorageError::Unavailable`.
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Self, StorageError> {
+        let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1);
+        let manager =
+            tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+                .await
+                .map_err(|_| UNAVAILABLE)?
+                .map_err(|e| unavailable(&e))?;
+        let pool = deadpool_redis::Config::from_url(url)
+            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+            .map_err(|_| StorageError::Unavailable("redis pool"))?;
+        Ok(Self {
+            conn: Conn::Single(manager),
+            pool: Some(pool),
+            timeout,
+        })
+    }
+
+    /// Connect to a Redis Cluster through any of its `nodes`.
+    pub async fn connect_cluster(
+        nodes: &[String],
+        timeout: Duration,
+    ) -> Result<Self, StorageError> {
+        let client = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
+            .connection_timeout(timeout)
+            .response_timeout(timeout)
+            .retries(1)
+            .build()
+            .map_err(|e| unavailable(&e))?;
+        let conn = tokio::time::timeout(timeout, client.get_async_connection())
+            .await
+            .map_err(|_| UNAVAILABLE)?
+            .map_err(|e| unavailable(&e))?;
+        Ok(Self {
+            conn: Conn::Cluster(conn),
+            pool: None,
+            timeout,
+        })
+    }
+
+    /// Admissions in one round trip (plus one more to give back the taken part of an
+    /// admission whose other part was refused).
+    async fn admit_many(&self, admissions: &[Admission]) -> Result<Vec<AdmitResult>, StorageError> {
+        let mut calls: Vec<Call> = Vec::new();
+        let mut index: Vec<(usize, Part)> = Vec::new();
+        for (i, a) in admissions.iter().enumerate() {
+            for part in [Part::Local, Part::Global] {
+                if calls::has_part(a, part) {
+                    calls.push(calls::admit(a, part));
+                    index.push((i, part));
+                }
+            }
+        }
+        let replies = self.conn.run(&calls, self.timeout).await?;
+        let mut parts: Vec<(Option<PartReply>, Option<PartReply>)> =
+            admissions.iter().map(|_| (None, None)).collect();
+        for ((i, part), reply) in index.into_iter().zip(replies) {
+            let reply = decode(&admissions[i], part, reply)?;
+            match part {
+                Part::Local => parts[i].0 = Some(reply),
+                Part::Global => parts[i].1 = Some(reply),
+            }
+        }
+        let mut refunds = Vec::new();
+        let mut answers = Vec::with_capacity(admissions.len());
+        for (a, (local, global)) in admissions.iter().zip(parts) {
+            let reservation = Reservation {
+                admission: a.clone(),
+            };
+            let answer = match (local, global) {
+                (Some(PartReply::Refused(l)), g) => {
+                    if matches!(g, Some(PartReply::Taken(_))) {
+                        refunds.push(calls::finish(&reservation, Part::Global, Finish::Refund));
+                    }
+                    Err(l)
+                }
+                (l, Some(PartReply::Refused(g))) => {
+                    if matches!(l, Some(PartReply::Taken(_))) {
+                        refunds.push(calls::finish(&reservation, Part::Local, Finish::Refund));
+                    }
+                    Err(g)
+                }
+                (l, g) => {
+                    let mut buckets = taken(l);
+                    buckets.extend(taken(g));
+                    Ok(Admitted {
+                        reservation,
+                        buckets,
+                    })
+                }
+            };
+            answers.push(answer);
+        }
+        for r in self.conn.run(&refunds, self.timeout).await? {
+            r.map_err(|e| unavailable(&e))?;
+        }
+        Ok(answers)
+    }
+
+    async fn finish(&self, r: &Reservation, how: Finish<'_>) -> Result<(), StorageError> {
+        let a = &r.admission;
+        let mut calls = Vec::with_capacity(2);
+        if calls::has_part(a, Part::Local) {
+            calls.push(calls::finish(r, Part::Local, how));
+        }
+        if r.tpm_buckets().any(|(global, _)| global) {
+            calls.push(calls::finish(r, Part::Global, how));
+        }
+        for reply in self.conn.run(&calls, self.timeout).await? {
+            reply.map_err(|e| unavailable(&e))?;
+        }
+        Ok(())
+    }
+
+    /// Runs `pipe` on a pooled connection (the cluster connection on a cluster).
+    async fn pooled<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, StorageError> {
+        let work = async {
+            match (&self.pool, &self.conn) {
+                (Some(pool), _) => {
+                    let mut c = pool.get().await.map_err(|_| UNAVAILABLE)?;
+                    pipe.query_async(&mut c).await
+                }
+                (None, Conn::Cluster(c)) => pipe.query_async(&mut c.clone()).await,
+                (None, Conn::Single(c)) => pipe.query_async(&mut c.clone()).await,
+            }
+            .map_err(|e| unavailable(&e))
+        };
+        tokio::time::timeout(self.timeout, work)
+            .await
+            .map_err(|_| StorageError::Unavailable("redis timeout"))?
+    }
+}
+
+fn decode(
+    a: &Admission,
+    part: Part,
+    reply: RedisResult<Vec<i64>>,
+) -> Result<PartReply, StorageError> {
+    let reply = reply.map_err(|e| unavailable(&e))?;
+    calls::decode_admit(a, part, &reply).ok_or(StorageError::Unavailable("redis reply"))
+}
+
+fn taken(reply: Option<PartReply>) -> Vec<crate::limiter::BucketStatus> {
+    match reply {
+        Some(PartReply::Taken(b)) => b,
+        _ => Vec::new(),
+    }
+}
+
+impl Limiter for RedisLimiter {
+    fn admit<'a>(&'a self, admission: &'a Admission) -> LimiterFuture<'a, AdmitResult> {
+        Box::pin(async move {
+            let mut answers = self.admit_many(std::slice::from_ref(admission)).await?;
+            answers
+                .pop()
+                .ok_or(StorageError::Unavailable("redis reply"))
+        })
+    }
+
+    fn admit_batch<'a>(
+        &'a self,
+        admissions: &'a [Admission],
+    ) -> LimiterFuture<'a, Vec<AdmitResult>> {
+        Box::pin(self.admit_many(admissions))
+    }
+
+    fn settle<'a>(&'a self, r: &'a Reservation, s: &'a Settlement) -> LimiterFuture<'a, ()> {
+        Box::pin(self.finish(r, Finish::Settle(s)))
+    }
+
+    fn release<'a>(&'a self, reservation: &'a Reservation) -> LimiterFuture<'a, ()> {
+        Box::pin(self.finish(reservation, Finish::Release))
+    }
+
+    fn set_spent<'a>(&'a self, budget: &'a BudgetPeriod, micro_usd: u64) -> LimiterFuture<'a, ()> {
+        Box::pin(async move {
+            let key = keys::budget(budget);
+            let at = i64::try_from(keys::budget_expire_at(budget)).unwrap_or(i64::MAX);
+            let mut pipe = redis::pipe();
+            pipe.hset(&key, "spent", micro_usd).ignore();
+            pipe.pexpire_at(&key, at).ignore();
+            self.pooled::<()>(&pipe).await
+        })
+    }
+
+    fn spent<'a>(&'a self, budget: &'a BudgetPeriod) -> LimiterFuture<'a, u64> {
+        Box::pin(async move {
+            let mut pipe = redis::pipe();
+            pipe.hget(keys::budget(budget), "spent");
+            let (v,): (Option<u64>,) = self.pooled(&pipe).await?;
+            Ok(v.unwrap_or(0))
+        })
+    }
+}
