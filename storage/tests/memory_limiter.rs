@@ -84,7 +84,10 @@ fn global_bucket_refusal_takes_nothing_locally() {
     };
     assert!(lim.admit_now(&mk(1, "t:a")).is_ok());
     let refused = lim.admit_now(&mk(2, "t:b")).unwrap_err();
-    assert_eq!((refused.kind, refused.name.as_str()), (LimitKind::Rpm, "m:gpt:rpm"));
+    assert_eq!(
+        (refused.kind, refused.name.as_str()),
+        (LimitKind::Rpm, "m:gpt:rpm")
+    );
     let mut only_local = admission("t:b", 3);
     only_local.buckets.push(rpm("t:b:rpm", 5));
     assert_eq!(lim.admit_now(&only_local).unwrap().buckets[0].remaining, 4);
@@ -119,14 +122,27 @@ async fn settle_records_actual_cost_lower_or_higher_than_reserved() {
         a
     };
     let r1 = lim.admit_now(&mk(1, 50_000)).unwrap().reservation;
-    lim.settle(&r1, &Settlement::uniform(&r1, 0, 10_000)).await.unwrap();
-    assert_eq!(lim.spent(&period("t:a", "t:a:budget")).await.unwrap(), 10_000);
+    lim.settle(&r1, &Settlement::uniform(&r1, 0, 10_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        lim.spent(&period("t:a", "t:a:budget")).await.unwrap(),
+        10_000
+    );
     // 10k spent: a 90k worst case fits, 90_001 does not.
     assert!(lim.admit_now(&mk(2, 90_001)).is_err());
     let r2 = lim.admit_now(&mk(3, 90_000)).unwrap().reservation;
-    lim.settle(&r2, &Settlement::uniform(&r2, 0, 95_000)).await.unwrap();
-    assert_eq!(lim.spent(&period("t:a", "t:a:budget")).await.unwrap(), 105_000);
-    assert_eq!(lim.admit_now(&mk(4, 1)).unwrap_err().kind, LimitKind::Budget);
+    lim.settle(&r2, &Settlement::uniform(&r2, 0, 95_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        lim.spent(&period("t:a", "t:a:budget")).await.unwrap(),
+        105_000
+    );
+    assert_eq!(
+        lim.admit_now(&mk(4, 1)).unwrap_err().kind,
+        LimitKind::Budget
+    );
 }
 
 #[tokio::test]
@@ -160,7 +176,9 @@ async fn settle_moves_tpm_by_actual_minus_estimate_into_debt() {
         a
     };
     let r = lim.admit_now(&mk(1, 100)).unwrap().reservation;
-    lim.settle(&r, &Settlement::uniform(&r, 1_500, 0)).await.unwrap();
+    lim.settle(&r, &Settlement::uniform(&r, 1_500, 0))
+        .await
+        .unwrap();
     let refused = lim.admit_now(&mk(2, 1)).unwrap_err();
     assert_eq!(refused.retry_after_ms, Some(501 * 60));
     clock.advance(501 * 60);
@@ -215,7 +233,9 @@ async fn local_fallback_divides_limits_by_replica_count_and_fails_budgets_closed
     assert!(fallback.admit(&mk(100)).await.unwrap().is_ok());
     assert!(fallback.admit(&mk(101)).await.unwrap().is_err());
     let mut with_budget = mk(102);
-    with_budget.budgets.push(budget("t:a", "t:a:budget", 100, 1));
+    with_budget
+        .budgets
+        .push(budget("t:a", "t:a:budget", 100, 1));
     assert!(matches!(
         fallback.admit(&with_budget).await,
         Err(StorageError::Unavailable(_))

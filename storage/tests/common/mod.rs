@@ -79,5 +79,9 @@ pub fn admission(tag: &str, id: impl std::fmt::Display) -> Admission {
 /// A tag no other test uses (tests share a Redis only within one test, but be safe).
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
-    format!("{prefix}{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{prefix}{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }

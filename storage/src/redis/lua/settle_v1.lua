@@ -56,4 +56,4 @@ for j = 1, nbud do
     redis.call('PEXPIREAT', h, expire_at)
   end
 end
-return 1
+return {1}
