@@ -1,4 +1,5 @@
 //! MemoryLimiter and LocalFallback behaviour, with a manual clock (no sleeps).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! RedisLimiter against a redis-server this test spawns; three `RedisLimiter`s stand for three
 //! replicas. Skips (loudly) without redis-server unless PORTCULLIS_REQUIRE_SERVICES=1.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -335,4 +336,22 @@ async fn redis_down_is_a_storage_error_and_admission_resumes_after_restart() {
         lim.admit(&big).await.unwrap().unwrap_err().kind,
         LimitKind::Budget
     );
+}
+
+#[tokio::test]
+async fn a_resent_admission_with_the_same_request_id_reserves_once() {
+    let Some(server) = RedisServer::start().unwrap() else {
+        return;
+    };
+    let lim = &replicas(&server.url(), 1).await[0];
+    let tag = unique("t:");
+    let mk = |i: u64| {
+        let mut a = admission(&tag, i);
+        a.budgets.push(budget(&tag, "t:budget", 100_000, 50_000));
+        a
+    };
+    assert!(lim.admit(&mk(1)).await.unwrap().is_ok());
+    assert!(lim.admit(&mk(1)).await.unwrap().is_ok());
+    assert!(lim.admit(&mk(2)).await.unwrap().is_ok());
+    assert!(lim.admit(&mk(3)).await.unwrap().is_err());
 }

@@ -62,6 +62,7 @@ pub struct BudgetTake {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Admission {
     /// Unique per request (across replicas): it identifies the reservation and its lease.
+    /// Admitting the same id again replaces the earlier reservation's budget amounts.
     pub request_id: String,
     /// The atomic scope: the team id, or the key id when the key has no team. Everything below
     /// lives under it (one Redis Cluster slot).
@@ -72,7 +73,8 @@ pub struct Admission {
     pub parallel: Vec<ParallelCap>,
     /// Budget reservations, under `tag`.
     pub budgets: Vec<BudgetTake>,
-    /// Buckets shared by all teams (per-model limits), under `global_tag` (e.g. `"m:<model>"`).
+    /// The tag of `global_buckets` (e.g. `"m:<model>"`); must be non-empty when they are.
+    /// Tags must not contain `{` or `}` (they become Redis Cluster hash tags).
     pub global_tag: String,
     /// Taken before the rest and given back if the rest is refused.
     pub global_buckets: Vec<BucketTake>,
@@ -114,8 +116,8 @@ impl From<BucketKind> for LimitKind {
     }
 }
 
-/// A refusal: nothing was taken. Names the first limit that refused, in the order buckets,
-/// global buckets, parallel caps, budgets.
+/// A refusal: nothing was taken. Names the first limit that refused, in the order `buckets`,
+/// `parallel`, `budgets`, then `global_buckets`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limited {
     /// Which kind of limit.

@@ -199,10 +199,6 @@ impl MemoryLimiter {
             if let Some(l) = check_buckets(main, &a.buckets, now) {
                 return Err(l);
             }
-            let g = gshard.as_deref_mut().unwrap_or(&mut *main);
-            if let Some(l) = check_buckets(g, &a.global_buckets, now) {
-                return Err(l);
-            }
             for cap in &a.parallel {
                 if main.parallel.get(&cap.name).copied().unwrap_or(0) >= cap.max {
                     return Err(limited(LimitKind::Parallel, &cap.name));
@@ -216,6 +212,10 @@ impl MemoryLimiter {
                 if total > b.limit_micro_usd {
                     return Err(limited(LimitKind::Budget, &b.period.name));
                 }
+            }
+            let g = gshard.as_deref_mut().unwrap_or(&mut *main);
+            if let Some(l) = check_buckets(g, &a.global_buckets, now) {
+                return Err(l);
             }
             let mut statuses = Vec::with_capacity(a.buckets.len() + a.global_buckets.len());
             take_buckets(main, &a.buckets, now, &mut statuses);

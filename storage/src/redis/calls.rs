@@ -5,9 +5,7 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
-use crate::limiter::{
-    Admission, BucketStatus, BucketTake, LimitKind, Limited, Reservation, Settlement,
-};
+use crate::limiter::{Admission, BucketStatus, BucketTake, LimitKind, Limited, Settlement};
 use crate::redis::keys;
 
 /// `lua/admit_v1.lua`: check and take one tag's buckets, caps and budgets.
@@ -114,9 +112,8 @@ pub(crate) enum Finish<'a> {
     Refund,
 }
 
-/// The settle-script call finishing one part of a reservation.
-pub(crate) fn finish(r: &Reservation, part: Part, how: Finish<'_>) -> Call {
-    let a = &r.admission;
+/// The settle-script call finishing one part of an admission's reservation.
+pub(crate) fn finish(a: &Admission, part: Part, how: Finish<'_>) -> Call {
     let mut c = Call::new(&SETTLE);
     let (tag, all, local) = match part {
         Part::Local => (&a.tag, &a.buckets, true),

@@ -106,19 +106,16 @@ impl RedisLimiter {
         let mut refunds = Vec::new();
         let mut answers = Vec::with_capacity(admissions.len());
         for (a, (local, global)) in admissions.iter().zip(parts) {
-            let reservation = Reservation {
-                admission: a.clone(),
-            };
             let answer = match (local, global) {
                 (Some(PartReply::Refused(l)), g) => {
                     if matches!(g, Some(PartReply::Taken(_))) {
-                        refunds.push(calls::finish(&reservation, Part::Global, Finish::Refund));
+                        refunds.push(calls::finish(a, Part::Global, Finish::Refund));
                     }
                     Err(l)
                 }
                 (l, Some(PartReply::Refused(g))) => {
                     if matches!(l, Some(PartReply::Taken(_))) {
-                        refunds.push(calls::finish(&reservation, Part::Local, Finish::Refund));
+                        refunds.push(calls::finish(a, Part::Local, Finish::Refund));
                     }
                     Err(g)
                 }
@@ -126,7 +123,9 @@ impl RedisLimiter {
                     let mut buckets = taken(l);
                     buckets.extend(taken(g));
                     Ok(Admitted {
-                        reservation,
+                        reservation: Reservation {
+                            admission: a.clone(),
+                        },
                         buckets,
                     })
                 }
@@ -143,10 +142,10 @@ impl RedisLimiter {
         let a = &r.admission;
         let mut calls = Vec::with_capacity(2);
         if calls::has_part(a, Part::Local) {
-            calls.push(calls::finish(r, Part::Local, how));
+            calls.push(calls::finish(a, Part::Local, how));
         }
         if r.tpm_buckets().any(|(global, _)| global) {
-            calls.push(calls::finish(r, Part::Global, how));
+            calls.push(calls::finish(a, Part::Global, how));
         }
         for reply in self.conn.run(&calls, self.timeout).await? {
             reply.map_err(|e| unavailable(&e))?;

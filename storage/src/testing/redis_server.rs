@@ -5,7 +5,7 @@
 //! `SKIPPED: redis-server not found` to stderr and returns `None`, so the test can return
 //! early; with `PORTCULLIS_REQUIRE_SERVICES=1` (CI) it fails instead.
 
-use std::io;
+use std::io::{self, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -36,7 +36,8 @@ pub(crate) fn find_binary(name: &str) -> io::Result<Option<PathBuf>> {
                 format!("{name} not found and PORTCULLIS_REQUIRE_SERVICES=1"),
             ));
         }
-        eprintln!("SKIPPED: {name} not found");
+        // Written past the test harness's output capture, so a skip is never silent.
+        let _ = writeln!(io::stderr(), "SKIPPED: {name} not found");
     }
     Ok(found)
 }

@@ -99,7 +99,9 @@ for j = 1, nbud do
   local h, z = KEYS[nb + nc + 2 * j - 1], KEYS[nb + nc + 2 * j]
   local amount, expire_at = tonumber(ARGV[a + 1]), ARGV[a + 2]
   a = a + 3
-  redis.call('HINCRBY', h, 'reserved', int(amount))
+  -- the same request id admitted again replaces its earlier amount (a resent admission)
+  local old = tonumber(redis.call('HGET', h, 'r:' .. id) or '0')
+  redis.call('HINCRBY', h, 'reserved', int(amount - old))
   redis.call('HSET', h, 'r:' .. id, int(amount))
   redis.call('PEXPIREAT', h, expire_at)
   redis.call('ZADD', z, int(now + lease), id)
