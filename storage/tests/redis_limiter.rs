@@ -355,3 +355,32 @@ async fn a_resent_admission_with_the_same_request_id_reserves_once() {
     assert!(lim.admit(&mk(2)).await.unwrap().is_ok());
     assert!(lim.admit(&mk(3)).await.unwrap().is_err());
 }
+
+#[tokio::test]
+async fn settle_moves_local_and_global_tpm_by_actual_minus_estimate_into_debt() {
+    let Some(server) = RedisServer::start().unwrap() else {
+        return;
+    };
+    let lim = &replicas(&server.url(), 1).await[0];
+    let (tag, model) = (unique("t:"), unique("m:"));
+    let mk = |i: u64, take: u64| {
+        let mut a = admission(&tag, i);
+        a.buckets.push(tpm("k:tpm", 1_000, take));
+        a.global_tag = model.clone();
+        a.global_buckets.push(tpm("m:tpm", 1_000, take));
+        a
+    };
+    let r = lim.admit(&mk(1, 100)).await.unwrap().unwrap().reservation;
+    lim.settle(&r, &Settlement::uniform(&r, 1_500, 0))
+        .await
+        .unwrap();
+    // 500 tokens in debt at 1000 a minute: one token is back after about 501 * 60 ms.
+    let mut global_only = mk(2, 1);
+    global_only.buckets.clear();
+    let refused = lim.admit(&global_only).await.unwrap().unwrap_err();
+    assert_eq!(refused.name, "m:tpm");
+    let retry = refused.retry_after_ms.unwrap();
+    assert!((501 * 60 - 1_000..=501 * 60).contains(&retry), "{retry}");
+    let refused = lim.admit(&mk(3, 1)).await.unwrap().unwrap_err();
+    assert_eq!(refused.name, "k:tpm");
+}
