@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::*;
 use portcullis_storage::RedisLimiter;
 use portcullis_storage::limiter::{LimitKind, Limiter, Settlement};
+use portcullis_storage::redis::RedisOptions;
 use portcullis_storage::testing::RedisCluster;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,9 +21,12 @@ async fn cluster_budget_of_10_cents_admits_at_most_two_of_200_across_three_repli
     let urls = cluster.urls();
     let mut lims = Vec::new();
     for _ in 0..3 {
-        let lim = RedisLimiter::connect_cluster(&urls, Duration::from_secs(2))
-            .await
-            .unwrap();
+        let lim = RedisLimiter::connect_cluster(
+            &urls,
+            &RedisOptions::with_timeout(Duration::from_secs(2)),
+        )
+        .await
+        .unwrap();
         lims.push(Arc::new(lim));
     }
     let tag = unique("t:");

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use portcullis_storage::redis::{KeyEvent, KeyEvents};
+use portcullis_storage::redis::{KeyEvent, KeyEvents, RedisOptions};
 use portcullis_storage::testing::RedisServer;
 
 const WITHIN: Duration = Duration::from_secs(5);
@@ -14,8 +14,8 @@ async fn a_key_change_published_on_one_replica_reaches_another() {
     let Some(server) = RedisServer::start().unwrap() else {
         return;
     };
-    let replica1 = KeyEvents::new(&server.url()).unwrap();
-    let replica2 = KeyEvents::new(&server.url()).unwrap();
+    let replica1 = KeyEvents::new(&server.url(), &RedisOptions::default()).unwrap();
+    let replica2 = KeyEvents::new(&server.url(), &RedisOptions::default()).unwrap();
     let mut sub = replica2.subscribe().await.unwrap();
     replica1
         .publish(&KeyEvent::KeyChanged("key-1".into()))
@@ -36,7 +36,7 @@ async fn a_subscriber_that_lost_its_connection_is_told_to_flush_after_reconnecti
     let Some(mut server) = RedisServer::start().unwrap() else {
         return;
     };
-    let events = KeyEvents::new(&server.url()).unwrap();
+    let events = KeyEvents::new(&server.url(), &RedisOptions::default()).unwrap();
     let mut sub = events.subscribe().await.unwrap();
     server.restart().unwrap();
     let got = tokio::time::timeout(WITHIN, sub.recv()).await.unwrap();

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use portcullis_storage::limiter::{Admission, LimitKind, Limiter, Settlement};
-use portcullis_storage::testing::RedisServer;
+use portcullis_storage::redis::RedisOptions;
+use portcullis_storage::testing::{RedisServer, TestCerts};
 use portcullis_storage::{RedisLimiter, StorageError};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -17,7 +18,11 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 async fn replicas(url: &str, n: usize) -> Vec<Arc<RedisLimiter>> {
     let mut out = Vec::new();
     for _ in 0..n {
-        out.push(Arc::new(RedisLimiter::connect(url, TIMEOUT).await.unwrap()));
+        out.push(Arc::new(
+            RedisLimiter::connect(url, &RedisOptions::with_timeout(TIMEOUT))
+                .await
+                .unwrap(),
+        ));
     }
     out
 }
@@ -298,9 +303,12 @@ async fn redis_down_is_a_storage_error_and_admission_resumes_after_restart() {
     let Some(mut server) = RedisServer::start().unwrap() else {
         return;
     };
-    let lim = RedisLimiter::connect(&server.url(), Duration::from_millis(500))
-        .await
-        .unwrap();
+    let lim = RedisLimiter::connect(
+        &server.url(),
+        &RedisOptions::with_timeout(Duration::from_millis(500)),
+    )
+    .await
+    .unwrap();
     let tag = unique("t:");
     let p = period(&tag, "t:budget");
     let mk = |i: u64| {
@@ -383,4 +391,31 @@ async fn settle_moves_local_and_global_tpm_by_actual_minus_estimate_into_debt() 
     assert!((501 * 60 - 1_000..=501 * 60).contains(&retry), "{retry}");
     let refused = lim.admit(&mk(3, 1)).await.unwrap().unwrap_err();
     assert_eq!(refused.name, "k:tpm");
+}
+
+#[tokio::test]
+async fn admits_over_rediss_with_a_private_ca() {
+    let Some(certs) = TestCerts::generate().unwrap() else {
+        return;
+    };
+    let Some((_server, url)) = RedisServer::start_tls(&certs).unwrap() else {
+        return;
+    };
+    let options = RedisOptions {
+        timeout: TIMEOUT,
+        ca_pem: Some(certs.ca_pem().unwrap()),
+    };
+    let lim = RedisLimiter::connect(&url, &options).await.unwrap();
+    let tag = unique("t:");
+    let mut a = admission(&tag, 1);
+    a.buckets.push(rpm("k:a:rpm", 1));
+    a.budgets.push(budget(&tag, "t:budget", 10, 10));
+    let r = lim.admit(&a).await.unwrap().unwrap().reservation;
+    lim.settle(&r, &Settlement::uniform(&r, 0, 7))
+        .await
+        .unwrap();
+    assert_eq!(lim.spent(&period(&tag, "t:budget")).await.unwrap(), 7);
+    // Without the CA the server's certificate is not trusted.
+    let untrusted = RedisLimiter::connect(&url, &RedisOptions::with_timeout(TIMEOUT)).await;
+    assert!(untrusted.is_err());
 }

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::StorageError;
 use crate::redis::conn::{UNAVAILABLE, unavailable};
+use crate::redis::limiter::{RedisOptions, client};
 
 /// The pub/sub channel key events travel on.
 pub const CHANNEL: &str = "portcullis:key-events";
@@ -56,7 +57,9 @@ impl KeyEvent {
 #[derive(Clone)]
 pub struct KeyEvents {
     client: redis::Client,
-    pool: deadpool_redis::Pool,
+    /// deadpool-redis takes a URL only: with a private CA, publishing opens a connection.
+    pool: Option<deadpool_redis::Pool>,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for KeyEvents {
@@ -86,13 +89,23 @@ impl Drop for KeySubscription {
 }
 
 impl KeyEvents {
-    /// For the Redis at `url` (no connection is made yet).
-    pub fn new(url: &str) -> Result<Self, StorageError> {
-        let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
-        let pool = deadpool_redis::Config::from_url(url)
-            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
-            .map_err(|_| StorageError::Unavailable("redis pool"))?;
-        Ok(Self { client, pool })
+    /// For the Redis at `url` (`redis://` or `rediss://`; no connection is made yet).
+    pub fn new(url: &str, options: &RedisOptions) -> Result<Self, StorageError> {
+        let client = client(url, options)?;
+        let pool = match options.ca_pem {
+            Some(_) => None,
+            None => Some(
+                deadpool_redis::Config::from_url(url)
+                    .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+                    .map_err(|_| StorageError::Unavailable("redis pool"))?,
+            ),
+        };
+        let timeout = options.effective_timeout();
+        Ok(Self {
+            client,
+            pool,
+            timeout,
+        })
     }
 
     /// Tell every replica. `Reconnected` is local-only and is not sent.
@@ -100,20 +113,37 @@ impl KeyEvents {
         let Some(payload) = event.encode() else {
             return Ok(());
         };
-        let mut conn = self.pool.get().await.map_err(|_| UNAVAILABLE)?;
-        redis::cmd("PUBLISH")
-            .arg(CHANNEL)
-            .arg(payload)
-            .query_async::<i64>(&mut conn)
-            .await
+        let mut cmd = redis::cmd("PUBLISH");
+        cmd.arg(CHANNEL).arg(payload);
+        let work = async {
+            match &self.pool {
+                Some(pool) => {
+                    let mut conn = pool.get().await.map_err(|_| UNAVAILABLE)?;
+                    cmd.query_async::<i64>(&mut conn).await
+                }
+                None => {
+                    let mut conn = self.client.get_multiplexed_async_connection().await;
+                    match &mut conn {
+                        Ok(c) => cmd.query_async::<i64>(c).await,
+                        Err(e) => Err(e.clone()),
+                    }
+                }
+            }
             .map(|_| ())
             .map_err(|e| unavailable(&e))
+        };
+        tokio::time::timeout(self.timeout, work)
+            .await
+            .map_err(|_| StorageError::Unavailable("redis timeout"))?
     }
 
     /// Subscribe, and resolve once the first subscription is live (so nothing published
     /// after this returns is missed). Later drops reconnect in the background.
     pub async fn subscribe(&self) -> Result<KeySubscription, StorageError> {
-        let first = open(&self.client).await.map_err(|e| unavailable(&e))?;
+        let first = tokio::time::timeout(self.timeout, open(&self.client))
+            .await
+            .map_err(|_| StorageError::Unavailable("redis timeout"))?
+            .map_err(|e| unavailable(&e))?;
         let (tx, events) = mpsc::channel(1024);
         let client = self.client.clone();
         let task = tokio::spawn(run(client, first, tx));

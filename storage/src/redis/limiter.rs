@@ -34,26 +34,92 @@ impl std::fmt::Debug for RedisLimiter {
     }
 }
 
+/// How to reach Redis.
+#[derive(Clone, Default)]
+pub struct RedisOptions {
+    /// Bounds every call: connect, response, and the whole round trip; past it the call is
+    /// `StorageError::Unavailable`. Zero means one second.
+    pub timeout: Duration,
+    /// For `rediss://` URLs: the CA certificate (PEM) to trust instead of the system's roots.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for RedisOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisOptions")
+            .field("timeout", &self.timeout)
+            .field("ca_pem", &self.ca_pem.is_some())
+            .finish()
+    }
+}
+
+impl RedisOptions {
+    /// Plain options with this timeout.
+    pub fn with_timeout(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            ca_pem: None,
+        }
+    }
+
+    pub(crate) fn effective_timeout(&self) -> Duration {
+        if self.timeout.is_zero() {
+            Duration::from_secs(1)
+        } else {
+            self.timeout
+        }
+    }
+
+    fn certs(&self) -> Option<redis::TlsCertificates> {
+        self.ca_pem.as_ref().map(|pem| redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem.clone()),
+        })
+    }
+}
+
+/// rustls needs one process-wide crypto provider; ring is the one the workspace builds.
+pub(crate) fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A client for `url`, trusting `options.ca_pem` when given.
+pub(crate) fn client(url: &str, options: &RedisOptions) -> Result<redis::Client, StorageError> {
+    install_crypto_provider();
+    match options.certs() {
+        Some(certs) => redis::Client::build_with_tls(url, certs),
+        None => redis::Client::open(url),
+    }
+    .map_err(|e| unavailable(&e))
+}
+
 impl RedisLimiter {
-    /// Connect to one Redis (`redis://host:port`). `timeout` bounds every call: connect,
-    /// response, and the whole round trip; past it the call is `StorageError::Unavailable`.
-    pub async fn connect(url: &str, timeout: Duration) -> Result<Self, StorageError> {
-        let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
+    /// Connect to one Redis (`redis://host:port` or `rediss://…`).
+    pub async fn connect(url: &str, options: &RedisOptions) -> Result<Self, StorageError> {
+        let timeout = options.effective_timeout();
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
             .set_number_of_retries(1);
-        let manager =
-            tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
-                .await
-                .map_err(|_| UNAVAILABLE)?
-                .map_err(|e| unavailable(&e))?;
-        let pool = deadpool_redis::Config::from_url(url)
-            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
-            .map_err(|_| StorageError::Unavailable("redis pool"))?;
+        let manager = tokio::time::timeout(
+            timeout,
+            ConnectionManager::new_with_config(client(url, options)?, config),
+        )
+        .await
+        .map_err(|_| UNAVAILABLE)?
+        .map_err(|e| unavailable(&e))?;
+        // deadpool-redis takes a URL only, so with a private CA the manager does pooled work.
+        let pool = match options.ca_pem {
+            Some(_) => None,
+            None => Some(
+                deadpool_redis::Config::from_url(url)
+                    .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+                    .map_err(|_| StorageError::Unavailable("redis pool"))?,
+            ),
+        };
         Ok(Self {
             conn: Conn::Single(manager),
-            pool: Some(pool),
+            pool,
             timeout,
         })
     }
@@ -61,14 +127,18 @@ impl RedisLimiter {
     /// Connect to a Redis Cluster through any of its `nodes`.
     pub async fn connect_cluster(
         nodes: &[String],
-        timeout: Duration,
+        options: &RedisOptions,
     ) -> Result<Self, StorageError> {
-        let client = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
+        install_crypto_provider();
+        let timeout = options.effective_timeout();
+        let mut builder = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
             .connection_timeout(timeout)
             .response_timeout(timeout)
-            .retries(1)
-            .build()
-            .map_err(|e| unavailable(&e))?;
+            .retries(1);
+        if let Some(certs) = options.certs() {
+            builder = builder.certs(certs);
+        }
+        let client = builder.build().map_err(|e| unavailable(&e))?;
         let conn = tokio::time::timeout(timeout, client.get_async_connection())
             .await
             .map_err(|_| UNAVAILABLE)?

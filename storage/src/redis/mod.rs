@@ -36,4 +36,4 @@ pub mod keys;
 mod limiter;
 
 pub use key_events::{KeyEvent, KeyEvents, KeySubscription};
-pub use limiter::RedisLimiter;
+pub use limiter::{RedisLimiter, RedisOptions};

@@ -3,6 +3,8 @@
 
 mod redis_cluster;
 mod redis_server;
+mod tls;
 
 pub use redis_cluster::RedisCluster;
 pub use redis_server::{RedisServer, free_port, services_required};
+pub use tls::TestCerts;

@@ -72,6 +72,28 @@ impl RedisServer {
         Ok(Some(server))
     }
 
+    /// Start one that also serves TLS on a second free port with `certs`' server
+    /// certificate; returns it and its `rediss://` URL.
+    pub fn start_tls(certs: &super::TestCerts) -> io::Result<Option<(Self, String)>> {
+        let tls_port = free_port()?;
+        let path = |n: &str| certs.path(n).to_string_lossy().into_owned();
+        let args = [
+            "--tls-port".to_owned(),
+            tls_port.to_string(),
+            "--tls-cert-file".to_owned(),
+            path("server.pem"),
+            "--tls-key-file".to_owned(),
+            path("server.key"),
+            "--tls-ca-cert-file".to_owned(),
+            path("ca.pem"),
+            "--tls-auth-clients".to_owned(),
+            "no".to_owned(),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let server = Self::start_with(&args)?;
+        Ok(server.map(|s| (s, format!("rediss://127.0.0.1:{tls_port}"))))
+    }
+
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port
