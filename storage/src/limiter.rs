@@ -16,14 +16,19 @@
 //! - **Budgets, reserve then settle.** Admission succeeds only if
 //!   `spent + reserved + amount ≤ limit`. So recorded spend, over any concurrency and any number
 //!   of replicas sharing one backend, is bounded by
-//!   `spent ≤ limit + Σ_i max(0, actual_i − reserved_i)`: zero overshoot whenever each
-//!   reservation is the request's true worst case (known `max_tokens` and price).
+//!   `spent ≤ limit + Σ_i max(0, actual_i − reserved_i) + Σ_j actual_j`, where i runs over
+//!   settled requests and j over requests still running when their lease expired: zero
+//!   overshoot whenever each reservation is the request's true worst case (known `max_tokens`
+//!   and price) and the lease outlives the request.
 //! - **Leases.** A reservation not settled or released within `lease_ms` expires: its parallel
 //!   slots and reserved budget return (checked lazily at the next admission touching them). Its
 //!   RPM/TPM tokens stay taken. `lease_ms` must exceed the longest request (total timeout), or a
 //!   live request's reservation may be reclaimed early (its settle still records the cost).
 //! - **Settle/release exactly once.** `settle` adds the actual cost even if the lease had
 //!   expired (spend is never lost), so a second settle of the same reservation would count twice.
+//! - An admission that fails with a timeout may still have been taken by the backend; its
+//!   lease returns its slots and budget after `lease_ms` (its tokens stay taken). Resending the
+//!   same `request_id` replaces, never doubles, its budget reservation.
 //! - A backend failure is `Err(StorageError)`, never a panic and never a silent admit: the
 //!   caller applies its failure policy (budgets fail closed; rate limits may switch to
 //!   [`LocalFallback`]).
