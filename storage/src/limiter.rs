@@ -65,6 +65,8 @@ pub trait Limiter: Send + Sync + Debug {
 
     /// Many admissions in one backend round trip where the backend allows (one Redis pipeline).
     /// Each answer is independent; the order of the answers is the order of `admissions`.
+    /// A backend error fails the whole batch (any admission it had taken returns with its
+    /// lease, as for a single timed-out admission).
     fn admit_batch<'a>(
         &'a self,
         admissions: &'a [Admission],
