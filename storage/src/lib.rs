@@ -8,10 +8,16 @@ pub mod error;
 pub mod key;
 pub mod key_hasher;
 pub mod key_store;
+pub mod limiter;
 pub mod memory;
+pub mod redis;
+#[doc(hidden)]
+pub mod testing;
 
 pub use error::StorageError;
 pub use key::{KeyHash, KeyId, MAX_KEY_BYTES, ModelAccess, VirtualKey};
 pub use key_hasher::KeyHasher;
 pub use key_store::{KeyStore, StoreFuture};
-pub use memory::MemoryKeyStore;
+pub use limiter::{Limiter, LimiterFuture};
+pub use memory::{MemoryKeyStore, MemoryLimiter};
+pub use redis::RedisLimiter;
