@@ -112,13 +112,13 @@ pub(crate) fn payload(event: &str) -> Value {
 }
 
 /// Every event of a response body, read to its end.
-pub async fn events(resp: reqwest::Response) -> Vec<String> {
+pub(crate) async fn events(resp: reqwest::Response) -> Vec<String> {
     Events::new(resp).rest().await
 }
 
 /// The `data:` payload of each event, in order (Anthropic events carry an
 /// `event:` line first, OpenAI's do not).
-pub fn payloads(events: &[String]) -> Vec<Value> {
+pub(crate) fn payloads(events: &[String]) -> Vec<Value> {
     events
         .iter()
         .map(|e| {
@@ -129,12 +129,12 @@ pub fn payloads(events: &[String]) -> Vec<Value> {
 }
 
 /// The message URL of the mock's Anthropic side.
-pub fn messages_url(mock: &MockUpstream) -> String {
+pub(crate) fn messages_url(mock: &MockUpstream) -> String {
     format!("{}/messages", mock.base_url())
 }
 
 /// An Anthropic messages request.
-pub fn anthropic_request(model: &str, stream: bool) -> Value {
+pub(crate) fn anthropic_request(model: &str, stream: bool) -> Value {
     json!({
         "model": model,
         "max_tokens": 1024,
@@ -145,7 +145,7 @@ pub fn anthropic_request(model: &str, stream: bool) -> Value {
 
 /// POSTs `body` to `/v1/messages` with `x-api-key: key` (if any) and
 /// `anthropic-version`.
-pub async fn post_messages(
+pub(crate) async fn post_messages(
     mock: &MockUpstream,
     key: Option<&str>,
     body: &Value,
@@ -162,7 +162,7 @@ pub async fn post_messages(
 }
 
 /// Status and JSON body of a non-streaming Anthropic call with key `k`.
-pub async fn messages_json(mock: &MockUpstream, body: &Value) -> (u16, Value) {
+pub(crate) async fn messages_json(mock: &MockUpstream, body: &Value) -> (u16, Value) {
     let resp = post_messages(mock, Some("k"), body).await;
     let status = resp.status().as_u16();
     let bytes = within(resp.bytes()).await.unwrap();

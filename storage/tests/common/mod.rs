@@ -10,19 +10,19 @@ use portcullis_storage::limiter::{
 
 /// A clock the test moves by hand.
 #[derive(Clone, Default)]
-pub struct ManualClock(Arc<AtomicU64>);
+pub(crate) struct ManualClock(Arc<AtomicU64>);
 
 impl ManualClock {
-    pub fn clock(&self) -> MillisClock {
+    pub(crate) fn clock(&self) -> MillisClock {
         let now = self.0.clone();
         Arc::new(move || now.load(Ordering::SeqCst))
     }
-    pub fn advance(&self, ms: u64) {
+    pub(crate) fn advance(&self, ms: u64) {
         self.0.fetch_add(ms, Ordering::SeqCst);
     }
 }
 
-pub fn rpm(name: &str, per_minute: u64) -> BucketTake {
+pub(crate) fn rpm(name: &str, per_minute: u64) -> BucketTake {
     BucketTake {
         name: name.into(),
         kind: BucketKind::Rpm,
@@ -32,7 +32,7 @@ pub fn rpm(name: &str, per_minute: u64) -> BucketTake {
     }
 }
 
-pub fn tpm(name: &str, per_minute: u64, take: u64) -> BucketTake {
+pub(crate) fn tpm(name: &str, per_minute: u64, take: u64) -> BucketTake {
     BucketTake {
         name: name.into(),
         kind: BucketKind::Tpm,
@@ -42,7 +42,7 @@ pub fn tpm(name: &str, per_minute: u64, take: u64) -> BucketTake {
     }
 }
 
-pub fn period(tag: &str, name: &str) -> BudgetPeriod {
+pub(crate) fn period(tag: &str, name: &str) -> BudgetPeriod {
     BudgetPeriod {
         tag: tag.into(),
         name: name.into(),
@@ -51,7 +51,7 @@ pub fn period(tag: &str, name: &str) -> BudgetPeriod {
     }
 }
 
-pub fn budget(tag: &str, name: &str, limit: u64, amount: u64) -> BudgetTake {
+pub(crate) fn budget(tag: &str, name: &str, limit: u64, amount: u64) -> BudgetTake {
     BudgetTake {
         period: period(tag, name),
         limit_micro_usd: limit,
@@ -59,7 +59,7 @@ pub fn budget(tag: &str, name: &str, limit: u64, amount: u64) -> BudgetTake {
     }
 }
 
-pub fn cap(name: &str, max: u64) -> ParallelCap {
+pub(crate) fn cap(name: &str, max: u64) -> ParallelCap {
     ParallelCap {
         name: name.into(),
         max,
@@ -67,7 +67,7 @@ pub fn cap(name: &str, max: u64) -> ParallelCap {
 }
 
 /// An admission under `tag` with a fresh request id, 60 s lease.
-pub fn admission(tag: &str, id: impl std::fmt::Display) -> Admission {
+pub(crate) fn admission(tag: &str, id: impl std::fmt::Display) -> Admission {
     Admission {
         request_id: format!("req-{id}"),
         tag: tag.into(),
@@ -77,7 +77,7 @@ pub fn admission(tag: &str, id: impl std::fmt::Display) -> Admission {
 }
 
 /// A tag no other test uses (tests share a Redis only within one test, but be safe).
-pub fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     format!(
         "{prefix}{}-{}",
