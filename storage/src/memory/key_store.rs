@@ -53,13 +53,11 @@ impl KeyStore for MemoryKeyStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::{KeyId, ModelAccess};
+    use crate::id::KeyId;
+    use crate::scope::ModelAccess;
 
     fn key(name: &str) -> VirtualKey {
-        VirtualKey {
-            id: KeyId(name.into()),
-            models: ModelAccess::All,
-        }
+        VirtualKey::new(KeyId::parse(name).unwrap(), ModelAccess::All)
     }
 
     #[tokio::test]
