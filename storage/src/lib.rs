@@ -20,7 +20,9 @@ pub use id::{InvalidId, KeyId, TeamId};
 pub use key::{KeyHash, MAX_KEY_BYTES, Unusable, VirtualKey};
 pub use key_hasher::KeyHasher;
 pub use key_record::{KeyDisplay, KeyRecord, KeyUpdate, Metadata, PreviousHash, Rotation};
-pub use key_store::{KeyStore, StoreFuture};
+pub use key_store::{
+    Changed, KeyQuery, KeyStore, MAX_PAGE, Page, StoreFuture, TeamDeleted, TeamQuery,
+};
 pub use memory::MemoryKeyStore;
 pub use scope::{Budget, ModelAccess, ResetPeriod, Scope, SourceAccess, TightestLimits};
 pub use team::{Team, TeamUpdate};
