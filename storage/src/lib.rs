@@ -2,7 +2,8 @@
 //!
 //! The engine and api hold these as `Arc<dyn _>` chosen once at start-up. Storage knows
 //! nothing of the engine's types and never reads the clock: every time is unix milliseconds
-//! passed in by the caller. Roles: [`KeyStore`] (virtual keys and teams).
+//! passed in by the caller. Roles: [`KeyStore`] (virtual keys and teams), [`SpendSink`] (append-only spend
+//! records, fed off the request path by [`SpendWriter`]).
 //! Backends: `memory` (the default, no services needed).
 
 pub mod error;
@@ -13,6 +14,9 @@ pub mod key_record;
 pub mod key_store;
 pub mod memory;
 pub mod scope;
+pub mod spend;
+pub mod spend_sink;
+pub mod spend_writer;
 pub mod team;
 
 pub use error::StorageError;
@@ -23,6 +27,9 @@ pub use key_record::{KeyDisplay, KeyRecord, KeyUpdate, Metadata, PreviousHash, R
 pub use key_store::{
     Changed, KeyQuery, KeyStore, MAX_PAGE, Page, StoreFuture, TeamDeleted, TeamQuery,
 };
-pub use memory::MemoryKeyStore;
+pub use memory::{MemoryKeyStore, MemorySpendSink};
 pub use scope::{Budget, ModelAccess, ResetPeriod, Scope, SourceAccess, TightestLimits};
+pub use spend::{GroupBy, SpendGroup, SpendQuery, SpendRecord, SpendRow, SpendScope};
+pub use spend_sink::SpendSink;
+pub use spend_writer::{SpendWriter, SpendWriterConfig, SpendWriterStats, SpendWriterTask};
 pub use team::{Team, TeamUpdate};

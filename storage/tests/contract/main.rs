@@ -10,6 +10,7 @@
 
 mod fixture;
 mod key_store;
+mod spend_sink;
 
 macro_rules! cases {
     ($open:path; $($module:ident :: $case:ident),* $(,)?) => {
@@ -37,6 +38,11 @@ macro_rules! all_cases {
             key_store::team_scope_tightens_its_keys,
             key_store::deleting_a_team_removes_every_key_of_it,
             key_store::teams_list_in_pages,
+            spend_sink::report_sums_per_key_within_the_half_open_range,
+            spend_sink::report_groups_by_team_model_and_day,
+            spend_sink::report_filters_by_key_and_team,
+            spend_sink::total_sums_a_key_or_team_since_an_instant,
+            spend_sink::a_batch_with_a_bad_record_is_refused_whole,
         );
     };
 }
