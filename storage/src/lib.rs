@@ -3,9 +3,13 @@
 //! The engine and api hold these as `Arc<dyn _>` chosen once at start-up. Storage knows
 //! nothing of the engine's types and never reads the clock: every time is unix milliseconds
 //! passed in by the caller. Roles: [`KeyStore`] (virtual keys and teams), [`SpendSink`] (append-only spend
-//! records, fed off the request path by [`SpendWriter`]).
+//! records, fed off the request path by [`SpendWriter`]), [`AuditLog`] (hash-chained admin changes,
+//! [`audit_chain`]).
 //! Backends: `memory` (the default, no services needed).
 
+pub mod audit;
+pub mod audit_chain;
+pub mod audit_log;
 pub mod error;
 pub mod id;
 pub mod key;
@@ -19,6 +23,9 @@ pub mod spend_sink;
 pub mod spend_writer;
 pub mod team;
 
+pub use audit::{AuditEntry, AuditRecord, ChainHead};
+pub use audit_chain::{BreakReason, ChainBreak, ChainVerifier, verify, verify_with_head};
+pub use audit_log::{AuditLog, verify_log};
 pub use error::StorageError;
 pub use id::{InvalidId, KeyId, TeamId};
 pub use key::{KeyHash, MAX_KEY_BYTES, Unusable, VirtualKey};
@@ -27,7 +34,7 @@ pub use key_record::{KeyDisplay, KeyRecord, KeyUpdate, Metadata, PreviousHash, R
 pub use key_store::{
     Changed, KeyQuery, KeyStore, MAX_PAGE, Page, StoreFuture, TeamDeleted, TeamQuery,
 };
-pub use memory::{MemoryKeyStore, MemorySpendSink};
+pub use memory::{MemoryAuditLog, MemoryKeyStore, MemorySpendSink};
 pub use scope::{Budget, ModelAccess, ResetPeriod, Scope, SourceAccess, TightestLimits};
 pub use spend::{GroupBy, SpendGroup, SpendQuery, SpendRecord, SpendRow, SpendScope};
 pub use spend_sink::SpendSink;

@@ -2,12 +2,15 @@
 
 use std::sync::Arc;
 
-use portcullis_storage::{KeyStore, MemoryKeyStore, MemorySpendSink, SpendSink};
+use portcullis_storage::{
+    AuditLog, KeyStore, MemoryAuditLog, MemoryKeyStore, MemorySpendSink, SpendSink,
+};
 
 /// The stores of one backend, plus whatever keeps them alive (a temp dir, a database).
 pub struct Fixture {
     pub keys: Arc<dyn KeyStore>,
     pub spend: Arc<dyn SpendSink>,
+    pub audit: Arc<dyn AuditLog>,
     _guard: Box<dyn std::any::Any + Send + Sync>,
 }
 
@@ -15,6 +18,7 @@ pub async fn memory() -> Option<Fixture> {
     Some(Fixture {
         keys: Arc::new(MemoryKeyStore::new()),
         spend: Arc::new(MemorySpendSink::new()),
+        audit: Arc::new(MemoryAuditLog::new()),
         _guard: Box::new(()),
     })
 }

@@ -8,6 +8,7 @@
 // Test-only crate: helpers outside #[test] fns may unwrap and panic like the tests do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit_log;
 mod fixture;
 mod key_store;
 mod spend_sink;
@@ -43,6 +44,8 @@ macro_rules! all_cases {
             spend_sink::report_filters_by_key_and_team,
             spend_sink::total_sums_a_key_or_team_since_an_instant,
             spend_sink::a_batch_with_a_bad_record_is_refused_whole,
+            audit_log::appends_form_one_chain_that_verifies,
+            audit_log::concurrent_appends_from_one_store_stay_one_chain,
         );
     };
 }
