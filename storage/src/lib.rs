@@ -5,7 +5,8 @@
 //! passed in by the caller. Roles: [`KeyStore`] (virtual keys and teams), [`SpendSink`] (append-only spend
 //! records, fed off the request path by [`SpendWriter`]), [`AuditLog`] (hash-chained admin changes,
 //! [`audit_chain`]).
-//! Backends: `memory` (the default, no services needed).
+//! Backends: [`memory`] (the default, no services needed), [`sqlite`] (the embedded durable
+//! default: one file).
 
 pub mod audit;
 pub mod audit_chain;
@@ -21,6 +22,8 @@ pub mod scope;
 pub mod spend;
 pub mod spend_sink;
 pub mod spend_writer;
+mod sql;
+pub mod sqlite;
 pub mod team;
 
 pub use audit::{AuditEntry, AuditRecord, ChainHead};

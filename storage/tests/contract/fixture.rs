@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use portcullis_storage::sqlite::SqliteStorage;
+
 use portcullis_storage::{
     AuditLog, KeyStore, MemoryAuditLog, MemoryKeyStore, MemorySpendSink, SpendSink,
 };
@@ -20,5 +22,16 @@ pub async fn memory() -> Option<Fixture> {
         spend: Arc::new(MemorySpendSink::new()),
         audit: Arc::new(MemoryAuditLog::new()),
         _guard: Box::new(()),
+    })
+}
+
+pub async fn sqlite() -> Option<Fixture> {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteStorage::open(dir.path().join("portcullis.db")).unwrap();
+    Some(Fixture {
+        keys: Arc::new(db.key_store()),
+        spend: Arc::new(db.spend_sink()),
+        audit: Arc::new(db.audit_log()),
+        _guard: Box::new(dir),
     })
 }

@@ -12,6 +12,9 @@ mod audit_log;
 mod fixture;
 mod key_store;
 mod spend_sink;
+mod sqlite_only;
+
+pub use spend_sink::record as spend_sink_record;
 
 macro_rules! cases {
     ($open:path; $($module:ident :: $case:ident),* $(,)?) => {
@@ -52,4 +55,8 @@ macro_rules! all_cases {
 
 mod memory {
     all_cases!(crate::fixture::memory);
+}
+
+mod sqlite {
+    all_cases!(crate::fixture::sqlite);
 }

@@ -9,6 +9,11 @@ use crate::fixture::Fixture;
 
 const DAY0: i64 = 19_000 * DAY_MS;
 
+/// A priced record for key `k`, no team.
+pub fn record(cost: i64) -> SpendRecord {
+    rec(DAY0, "k", None, "gpt", cost)
+}
+
 fn rec(time_ms: i64, key: &str, team: Option<&str>, model: &str, cost: i64) -> SpendRecord {
     SpendRecord {
         time_ms,
