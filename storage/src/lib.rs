@@ -6,7 +6,7 @@
 //! records, fed off the request path by [`SpendWriter`]), [`AuditLog`] (hash-chained admin changes,
 //! [`audit_chain`]).
 //! Backends: [`memory`] (the default, no services needed), [`sqlite`] (the embedded durable
-//! default: one file).
+//! default: one file), [`postgres`] (shared by several replicas).
 
 pub mod audit;
 pub mod audit_chain;
@@ -18,6 +18,7 @@ pub mod key_hasher;
 pub mod key_record;
 pub mod key_store;
 pub mod memory;
+pub mod postgres;
 pub mod scope;
 pub mod spend;
 pub mod spend_sink;
@@ -25,6 +26,8 @@ pub mod spend_writer;
 mod sql;
 pub mod sqlite;
 pub mod team;
+#[doc(hidden)]
+pub mod testing;
 
 pub use audit::{AuditEntry, AuditRecord, ChainHead};
 pub use audit_chain::{BreakReason, ChainBreak, ChainVerifier, verify, verify_with_head};

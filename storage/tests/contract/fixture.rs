@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use portcullis_storage::postgres::PostgresStorage;
 use portcullis_storage::sqlite::SqliteStorage;
+use portcullis_storage::testing::postgres::TestDatabase;
 
 use portcullis_storage::{
     AuditLog, KeyStore, MemoryAuditLog, MemoryKeyStore, MemorySpendSink, SpendSink,
@@ -33,5 +35,18 @@ pub async fn sqlite() -> Option<Fixture> {
         spend: Arc::new(db.spend_sink()),
         audit: Arc::new(db.audit_log()),
         _guard: Box::new(dir),
+    })
+}
+
+pub async fn postgres() -> Option<Fixture> {
+    let db = TestDatabase::create().await?;
+    let store = PostgresStorage::from_config(db.config().clone(), 4)
+        .await
+        .unwrap();
+    Some(Fixture {
+        keys: Arc::new(store.key_store()),
+        spend: Arc::new(store.spend_sink()),
+        audit: Arc::new(store.audit_log()),
+        _guard: Box::new(db),
     })
 }

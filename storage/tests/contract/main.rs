@@ -11,6 +11,7 @@
 mod audit_log;
 mod fixture;
 mod key_store;
+mod postgres_only;
 mod spend_sink;
 mod sqlite_only;
 
@@ -59,4 +60,8 @@ mod memory {
 
 mod sqlite {
     all_cases!(crate::fixture::sqlite);
+}
+
+mod postgres {
+    all_cases!(crate::fixture::postgres);
 }
