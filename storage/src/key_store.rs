@@ -61,6 +61,14 @@ pub struct Page<T, C> {
     pub next: Option<C>,
 }
 
+/// A page from up to `limit + 1` items read in order: the extra one only says there is more.
+pub(crate) fn page_of<T, C>(mut items: Vec<T>, limit: u32, cursor: impl Fn(&T) -> C) -> Page<T, C> {
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next = if more { items.last().map(cursor) } else { None };
+    Page { items, next }
+}
+
 /// A record before and after a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Changed<T> {

@@ -12,6 +12,7 @@
 //! ```
 
 mod audit_log;
+mod key_sql;
 mod key_store;
 mod schema;
 mod spend_sink;

@@ -125,3 +125,33 @@ async fn a_deleted_newest_audit_row_is_named_against_the_head() {
         })
     );
 }
+
+#[tokio::test]
+async fn the_spend_writer_lands_every_record_in_the_file_by_shutdown() {
+    use portcullis_storage::{SpendWriter, SpendWriterConfig};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteStorage::open(dir.path().join("p.db")).unwrap();
+    let config = SpendWriterConfig {
+        capacity: 1_000,
+        max_batch: 32,
+        flush_every: Duration::from_secs(3600),
+    };
+    let (writer, task) = SpendWriter::spawn(Arc::new(db.spend_sink()), config);
+    for _ in 0..100 {
+        assert!(writer.try_record(crate::spend_sink_record(3)));
+    }
+    let stats = task.shutdown().await;
+    assert_eq!(
+        (stats.accepted, stats.written, stats.dropped, stats.failed),
+        (100, 100, 0, 0)
+    );
+    let total = db
+        .spend_sink()
+        .total(SpendScope::Key(KeyId::parse("k").unwrap()), 0)
+        .await
+        .unwrap();
+    assert_eq!(total, 300);
+}
