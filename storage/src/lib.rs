@@ -2,11 +2,21 @@
 //!
 //! The engine and api hold these as `Arc<dyn _>` chosen once at start-up. Storage knows
 //! nothing of the engine's types and never reads the clock: every time is unix milliseconds
-//! passed in by the caller. Roles: [`KeyStore`] (virtual keys and teams), [`SpendSink`] (append-only spend
-//! records, fed off the request path by [`SpendWriter`]), [`AuditLog`] (hash-chained admin changes,
-//! [`audit_chain`]).
-//! Backends: [`memory`] (the default, no services needed), [`sqlite`] (the embedded durable
-//! default: one file), [`postgres`] (shared by several replicas).
+//! passed in by the caller.
+//!
+//! Roles:
+//! - [`KeyStore`]: virtual keys and teams; `get` by [`KeyHash`] is the hot path.
+//! - [`SpendSink`]: append-only spend records, fed off the request path by [`SpendWriter`].
+//! - [`AuditLog`]: every admin change, hash-chained ([`audit_chain`]), checked by [`verify_log`].
+//!
+//! Backends, each implementing all three roles and passing the same contract suites
+//! (`tests/contract/`):
+//! - [`memory`]: the default, no services; nothing survives a restart.
+//! - [`sqlite`]: the embedded durable default, one file: `SqliteStorage::open(path)?`.
+//! - [`postgres`]: shared by several replicas: `PostgresStorage::connect(conninfo, pool).await?`.
+//!
+//! The SQL backends apply their embedded migrations when opened and refuse a database whose
+//! schema is newer than the binary ([`StorageError::SchemaTooNew`]).
 
 pub mod audit;
 pub mod audit_chain;

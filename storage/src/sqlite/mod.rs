@@ -67,10 +67,15 @@ fn configure(conn: &Connection) -> Result<(), StorageError> {
 }
 
 impl SqliteStorage {
-    /// Opens (creating if needed) the database file at `path`, switches it to WAL and applies
-    /// the migrations. Fails with `SchemaTooNew` when a newer Portcullis wrote it.
+    /// Opens (creating it and its folder if needed) the database file at `path`, switches it
+    /// to WAL and applies the migrations. Blocking: call it at start-up, before serving.
+    /// Fails with `SchemaTooNew` when a newer Portcullis wrote the file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
         let path = path.as_ref();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|_| StorageError::Unavailable("sqlite folder could not be created"))?;
+        }
         let mut writer = Connection::open(path).map_err(db_err("opening the database"))?;
         configure(&writer)?;
         writer

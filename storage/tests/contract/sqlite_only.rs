@@ -11,7 +11,7 @@ use crate::audit_log::entry;
 #[tokio::test]
 async fn data_survives_reopening_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.db");
+    let path = dir.path().join("not-yet").join("p.db");
     {
         let db = SqliteStorage::open(&path).unwrap();
         db.key_store()
