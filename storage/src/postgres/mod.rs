@@ -111,10 +111,14 @@ impl PostgresStorage {
     }
 
     pub(crate) async fn client(&self) -> Result<Client, StorageError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|_| StorageError::Unavailable("postgres unreachable"))
+        self.pool.get().await.map_err(|e| match e {
+            // The server answered and refused (bad password, missing database): say which
+            // SQLSTATE, which names the reason without quoting anything.
+            deadpool_postgres::PoolError::Backend(e) if e.code().is_some() => {
+                pg_err("connecting")(e)
+            }
+            _ => StorageError::Unavailable("postgres unreachable"),
+        })
     }
 
     pub fn key_store(&self) -> PostgresKeyStore {

@@ -147,3 +147,18 @@ async fn reconnecting_applies_no_migration_twice() {
         .unwrap();
     assert_eq!(rows.len(), 1);
 }
+
+#[tokio::test]
+async fn a_refused_login_names_its_sqlstate_and_no_secret() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let mut config = db.config().clone();
+    config
+        .user("portcullis_no_such_user")
+        .password("s3cret-canary");
+    let err = PostgresStorage::from_config(config, 1).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, StorageError::Backend { .. }), "{err:?}");
+    assert!(!text.contains("s3cret-canary") && !format!("{err:?}").contains("s3cret-canary"));
+}
