@@ -83,10 +83,7 @@ mod tests {
     fn authenticator() -> Authenticator {
         let hasher = KeyHasher::new(b"pepper");
         let store = MemoryKeyStore::new();
-        let key = VirtualKey {
-            id: KeyId("team".into()),
-            models: ModelAccess::All,
-        };
+        let key = VirtualKey::new(KeyId::parse("team").unwrap(), ModelAccess::All);
         store
             .insert(hasher.hash("sk-virtual-key-0001"), key)
             .unwrap();
@@ -103,7 +100,7 @@ mod tests {
         let req = TestRequest::default()
             .insert_header(("authorization", "Bearer sk-virtual-key-0001"))
             .to_http_request();
-        assert_eq!(&*auth.virtual_key(&req).await.unwrap().id.0, "team");
+        assert_eq!(auth.virtual_key(&req).await.unwrap().id.as_str(), "team");
         let req = TestRequest::default()
             .insert_header(("x-api-key", "sk-virtual-key-0001"))
             .to_http_request();

@@ -105,10 +105,8 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
     let store = MemoryKeyStore::new();
     for key in &config.keys {
         let hash = hasher.hash(key.key.expose_secret());
-        let record = VirtualKey {
-            id: KeyId(key.name.as_str().into()),
-            models: key.models.clone(),
-        };
+        let id = KeyId::parse(&key.name).map_err(|_| StartError::DuplicateKey(key.name.clone()))?;
+        let record = VirtualKey::new(id, key.models.clone());
         if Some(hash) == master_hash || store.insert(hash, record).is_err() {
             return Err(StartError::DuplicateKey(key.name.clone()));
         }

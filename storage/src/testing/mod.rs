@@ -8,3 +8,4 @@ mod tls;
 pub use redis_cluster::RedisCluster;
 pub use redis_server::{RedisServer, free_port, services_required};
 pub use tls::TestCerts;
+pub mod postgres;
