@@ -9,6 +9,7 @@
 //! - [`dispatch`]: one chat completion, start to finish.
 //! - [`clock`] and [`ids`]: injected time and chance; identities.
 
+mod actors;
 pub mod clock;
 pub mod cost;
 mod dispatch;
@@ -16,6 +17,7 @@ pub mod egress;
 mod error;
 pub mod ids;
 pub mod ingress;
+pub mod limits;
 pub mod provider;
 mod request;
 pub mod routing;

@@ -49,7 +49,6 @@ impl Actor for ProviderActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         use actix::AsyncContext;
-        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
         ctx.run_interval(TICK, |actor, _| actor.state.fold_successes(&actor.table));
     }
 }

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use actix::{Actor, Addr, ArbiterHandle};
+use actix::{Addr, ArbiterHandle};
 
-use super::actor::{GetHealth, ProviderActor, Report};
+use super::actor::{GetHealth, MAILBOX_CAPACITY, ProviderActor, Report};
 use super::state::{Health, ProviderState};
 use super::table::{DeploymentTable, Outcome};
 use crate::ids::{DeploymentId, ProviderId};
@@ -28,10 +28,11 @@ impl ProviderHandle {
             .filter(|d| d.provider == id)
             .map(|d| d.id)
             .collect();
-        let addr = ProviderActor::start_in_arbiter(arbiter, move |_| ProviderActor {
-            state: ProviderState::new(ids),
-            table,
-        });
+        let addr =
+            crate::actors::start_with_capacity(arbiter, MAILBOX_CAPACITY, move || ProviderActor {
+                state: ProviderState::new(ids),
+                table,
+            });
         Self { id, addr }
     }
 
