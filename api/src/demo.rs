@@ -14,7 +14,9 @@ use portcullis_loadtest::mock::{MockOptions, MockUpstream};
 use secrecy::SecretString;
 
 use crate::keygen;
-use portcullis_config::{Config, KeyConfig, Mode, ModelAccess, ServerConfig};
+use portcullis_config::{
+    Config, KeyConfig, KeyLimits, LimitsConfig, Mode, ModelAccess, ServerConfig,
+};
 
 /// The public model name the demo serves.
 pub const DEMO_MODEL: &str = "demo-model";
@@ -63,7 +65,9 @@ pub async fn prepare(listen: SocketAddr, admin_listen: SocketAddr) -> anyhow::Re
             name: "demo".to_owned(),
             key: SecretString::from(virtual_key.clone()),
             models: ModelAccess::All,
+            limits: KeyLimits::default(),
         }],
+        limits: LimitsConfig::default(),
     };
     Ok(Demo {
         config,

@@ -10,6 +10,7 @@ use crate::auth::RawAuth;
 use crate::check::Checker;
 use crate::error::{ConfigError, Problem, Problems};
 use crate::keys::RawKey;
+use crate::limits::RawLimits;
 use crate::models::RawModel;
 use crate::providers::RawProvider;
 use crate::server::RawServer;
@@ -30,6 +31,8 @@ pub(crate) struct RawConfig {
     pub(crate) models: Option<Vec<RawModel>>,
     #[serde(default)]
     pub(crate) keys: Option<Vec<RawKey>>,
+    #[serde(default)]
+    pub(crate) limits: Option<RawLimits>,
 }
 
 /// Validates `raw` and resolves its secrets; every problem is reported at once.
@@ -52,6 +55,7 @@ pub(crate) fn validate(
         &model_names,
         master_key.as_ref(),
     );
+    let limits = check.limits(raw.limits.unwrap_or_default(), &model_names);
     if !check.problems.is_empty() {
         return Err(ConfigError::Invalid(Problems(check.problems)));
     }
@@ -72,5 +76,6 @@ pub(crate) fn validate(
         key_pepper,
         gateway: GatewaySpec { providers, groups },
         keys,
+        limits,
     })
 }

@@ -3,7 +3,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use portcullis_storage::ModelAccess;
+use portcullis_engine::cost::MicroUsd;
+use portcullis_storage::{Budget, ModelAccess, ResetPeriod};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -21,6 +22,33 @@ pub struct KeyConfig {
     /// The key clients present. At least 16 characters.
     pub key: SecretString,
     pub models: ModelAccess,
+    /// Rate limits, parallel cap and budget of this key (`keys[].limits`).
+    pub limits: KeyLimits,
+}
+
+/// A config key's limits; `None` means "no limit".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyLimits {
+    pub rpm: Option<u32>,
+    pub tpm: Option<u64>,
+    pub max_parallel: Option<u32>,
+    pub budget: Option<Budget>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawKeyLimits {
+    #[serde(default)]
+    rpm: Option<u32>,
+    #[serde(default)]
+    tpm: Option<u64>,
+    #[serde(default)]
+    max_parallel: Option<u32>,
+    /// Decimal dollars, e.g. "10.00".
+    #[serde(default)]
+    budget_usd: Option<Spanned<String>>,
+    #[serde(default)]
+    budget_reset: Option<ResetPeriod>,
 }
 
 #[derive(Deserialize)]
@@ -31,6 +59,8 @@ pub(crate) struct RawKey {
     pub(crate) key: Spanned<String>,
     #[serde(default)]
     pub(crate) models: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    pub(crate) limits: Option<RawKeyLimits>,
 }
 
 impl Checker<'_> {
@@ -86,10 +116,12 @@ impl Checker<'_> {
             }
             let access = self.model_access(&path, key.models.as_ref(), models);
             if let (Some(secret), Some(access)) = (secret, access) {
+                let limits = self.key_limits(&path, key.limits);
                 keys.push(KeyConfig {
                     name: key.name.value,
                     key: secret,
                     models: access,
+                    limits,
                 });
             }
         }
@@ -150,5 +182,42 @@ impl Checker<'_> {
             }
         }
         Some(ModelAccess::Only(names))
+    }
+
+    fn key_limits(&mut self, path: &str, raw: Option<RawKeyLimits>) -> KeyLimits {
+        let Some(raw) = raw else {
+            return KeyLimits::default();
+        };
+        let budget = match (&raw.budget_usd, raw.budget_reset) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                self.problem::<()>(
+                    format!("{path}.limits.budget_reset"),
+                    None,
+                    "needs budget_usd",
+                );
+                None
+            }
+            (Some(text), reset) => match MicroUsd::parse_dollars(&text.value) {
+                Ok(max) => Some(Budget {
+                    max_micro_usd: max.as_micros(),
+                    reset: reset.unwrap_or(ResetPeriod::Monthly),
+                }),
+                Err(_) => {
+                    self.problem(
+                        format!("{path}.limits.budget_usd"),
+                        Some(text),
+                        "must be decimal dollars, e.g. \"10.00\"",
+                    );
+                    None
+                }
+            },
+        };
+        KeyLimits {
+            rpm: raw.rpm,
+            tpm: raw.tpm,
+            max_parallel: raw.max_parallel,
+            budget,
+        }
     }
 }

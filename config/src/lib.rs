@@ -19,6 +19,7 @@ mod duration;
 mod egress;
 mod error;
 mod keys;
+mod limits;
 mod models;
 mod providers;
 mod secret;
@@ -38,7 +39,8 @@ use zeroize::Zeroizing;
 
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, Problem, Problems};
-pub use keys::KeyConfig;
+pub use keys::{KeyConfig, KeyLimits};
+pub use limits::{LimiterBackend, LimitsConfig, RedisConfig};
 /// Which model groups a virtual key may use; the storage type, so config and key store agree.
 pub use portcullis_storage::ModelAccess;
 pub use secret::{MAX_SECRET_FILE_BYTES, SecretError, SecretRef, process_env};
@@ -70,6 +72,8 @@ pub struct Config {
     /// Providers and model groups, in the engine's terms.
     pub gateway: GatewaySpec,
     pub keys: Vec<KeyConfig>,
+    /// Where and how rate limits and budgets are enforced.
+    pub limits: LimitsConfig,
 }
 
 impl Config {

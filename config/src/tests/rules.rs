@@ -176,3 +176,50 @@ fn durations_need_a_unit_and_must_be_positive() {
         std::time::Duration::from_millis(250)
     );
 }
+
+#[test]
+fn limits_section_reads_backend_policy_and_model_limits() {
+    let text = format!(
+        "{VALID}limits:\n  backend: redis\n  redis: {{ url: env:MASTER, timeout: 20ms }}\n  on_redis_failure: {{ budgets: closed, rate_limits: local, replicas: 3 }}\n  missing_max_tokens: clamp\n  unpriced: {{ input: \"1.00\", output: \"2.00\" }}\n  lease: 5m\n  models:\n    gpt-4o-mini: {{ rpm: 10 }}\n"
+    );
+    let config = load(&text).unwrap();
+    let limits = &config.limits;
+    match &limits.backend {
+        LimiterBackend::Redis(r) => assert_eq!(r.timeout, Duration::from_millis(20)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(limits.failure.replicas, 3);
+    assert!(!limits.failure.budgets_fail_open);
+    assert_eq!(limits.policy.lease, Duration::from_secs(300));
+    assert_eq!(limits.policy.models["gpt-4o-mini"].rpm, Some(10));
+    assert!(format!("{config:?}").find("CANARY").is_none());
+}
+
+#[test]
+fn limits_errors_name_their_field() {
+    let err = error_of(&format!(
+        "{VALID}limits:\n  backend: redis\n  models:\n    nope: {{ rpm: 1 }}\n  missing_max_tokens: sometimes\n"
+    ));
+    assert!(err.contains("limits.redis"), "{err}");
+    assert!(err.contains("limits.models.nope"), "{err}");
+    assert!(err.contains("limits.missing_max_tokens"), "{err}");
+}
+
+#[test]
+fn config_keys_carry_rate_limits_and_a_budget() {
+    let text = VALID.replace(
+        "    models: [gpt-4o-mini]\n",
+        "    models: [gpt-4o-mini]\n    limits: { rpm: 10, tpm: 1000, max_parallel: 2, budget_usd: \"0.10\", budget_reset: daily }\n",
+    );
+    let config = load(&text).unwrap();
+    let limits = config.keys[0].limits;
+    assert_eq!(
+        (limits.rpm, limits.tpm, limits.max_parallel),
+        (Some(10), Some(1000), Some(2))
+    );
+    let budget = limits.budget.unwrap();
+    assert_eq!(budget.max_micro_usd, 100_000);
+    assert_eq!(budget.reset, portcullis_storage::ResetPeriod::Daily);
+    let bad = error_of(&text.replace("\"0.10\"", "\"ten\""));
+    assert!(bad.contains("keys[0].limits.budget_usd"), "{bad}");
+}
