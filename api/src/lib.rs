@@ -8,6 +8,7 @@ mod auth;
 mod body;
 pub mod demo;
 mod error;
+mod governance;
 mod headers;
 pub mod keygen;
 pub mod metrics;

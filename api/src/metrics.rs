@@ -20,6 +20,8 @@ pub const TIME_TO_FIRST_TOKEN: &str = "portcullis_time_to_first_token_seconds";
 pub const TOKENS_TOTAL: &str = "portcullis_tokens_total";
 pub const ERRORS_TOTAL: &str = "portcullis_errors_total";
 pub const STREAMS_INTERRUPTED_TOTAL: &str = "portcullis_streams_client_disconnected_total";
+pub const LIMIT_REJECTIONS_TOTAL: &str = "portcullis_limit_rejections_total";
+pub const LIMITER_MODE: &str = "portcullis_limiter_mode";
 
 /// Route label of chat completions.
 pub const ROUTE_CHAT: &str = "chat_completions";
@@ -177,6 +179,11 @@ impl ChatMetrics {
     pub fn unrouted(&self) -> &Arc<ModelMetrics> {
         &self.unrouted
     }
+}
+
+/// Counts a request refused by a limit (`kind`: rpm, tpm, parallel, budget).
+pub fn limit_rejected(kind: &'static str) {
+    metrics::counter!(LIMIT_REJECTIONS_TOTAL, "kind" => kind).increment(1);
 }
 
 /// Counts one error by kind.

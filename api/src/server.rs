@@ -12,11 +12,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use portcullis_config::Config;
+use portcullis_engine::limits::LimiterHandle;
 use portcullis_engine::{Providers, Router, UpstreamClients};
+use portcullis_storage::limiter::monotonic_clock;
 use portcullis_storage::{KeyHasher, KeyId, MemoryKeyStore, VirtualKey};
 use secrecy::ExposeSecret;
 
 use crate::auth::Authenticator;
+use crate::governance::{self, Governance};
 use crate::keygen;
 use crate::metrics;
 use crate::routes::{admin, chat, fallback, health, models};
@@ -106,7 +109,11 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
     for key in &config.keys {
         let hash = hasher.hash(key.key.expose_secret());
         let id = KeyId::parse(&key.name).map_err(|_| StartError::DuplicateKey(key.name.clone()))?;
-        let record = VirtualKey::new(id, key.models.clone());
+        let mut record = VirtualKey::new(id, key.models.clone());
+        record.key_scope.rpm = key.limits.rpm;
+        record.key_scope.tpm = key.limits.tpm;
+        record.key_scope.max_parallel = key.limits.max_parallel;
+        record.key_scope.budget = key.limits.budget;
         if Some(hash) == master_hash || store.insert(hash, record).is_err() {
             return Err(StartError::DuplicateKey(key.name.clone()));
         }
@@ -126,9 +133,15 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
         .map(|g| g.name.clone())
         .collect();
     let chat_metrics = metrics::ChatMetrics::new(&models, config.gateway.providers.len());
+    let governance = Governance {
+        limiter: LimiterHandle::memory(monotonic_clock()),
+        policy: config.limits.policy.clone(),
+        prices: governance::group_prices(&config.gateway),
+    };
     let state = web::Data::new(AppState {
         auth,
         router,
+        governance,
         limits: RequestLimits {
             max_body_bytes: config.server.max_body_bytes,
             max_json_depth: config.server.max_json_depth,

@@ -7,6 +7,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use portcullis_engine::{Providers, Router};
 
 use crate::auth::Authenticator;
+use crate::governance::Governance;
 use crate::metrics::ChatMetrics;
 
 /// Shared, immutable per-gateway state.
@@ -14,6 +15,8 @@ use crate::metrics::ChatMetrics;
 pub(crate) struct AppState {
     pub auth: Authenticator,
     pub router: Router,
+    /// Rate limits and budgets: the limiter and the admission policy.
+    pub governance: Governance,
     /// Every provider with its prepared adapter; workers build their clients over it.
     pub providers: Providers,
     pub limits: RequestLimits,

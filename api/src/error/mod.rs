@@ -34,6 +34,18 @@ pub(crate) enum ApiError {
     BodyRead,
     #[error("`content-type` must be `application/json`")]
     UnsupportedMediaType,
+    /// A rate limit, parallel cap or budget refused (`kind`: rpm, tpm, parallel, budget).
+    #[error("{} limit reached for this key", limit_name(kind))]
+    Limited {
+        kind: &'static str,
+        retry_after_ms: Option<u64>,
+    },
+    #[error("this model has no known price, so its budget cannot be reserved")]
+    Unpriced,
+    #[error("rate limits and budgets cannot be checked right now; retry shortly")]
+    LimiterUnavailable,
+    #[error("the gateway is overloaded; retry shortly")]
+    Overloaded,
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error("internal error")]
@@ -52,6 +64,13 @@ impl ApiError {
             ApiError::BodyTimeout => "body_timeout",
             ApiError::BodyRead => "body_read",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Limited { kind, .. } => match *kind {
+                "budget" => "budget_exceeded",
+                _ => "rate_limit_exceeded",
+            },
+            ApiError::Unpriced => "unpriced_model",
+            ApiError::LimiterUnavailable => "limiter_unavailable",
+            ApiError::Overloaded => "overloaded",
             ApiError::Engine(e) => e.kind(),
             ApiError::Internal(_) => "internal",
         }
@@ -61,7 +80,9 @@ impl ApiError {
     pub(crate) fn fault(&self) -> Fault {
         match self {
             ApiError::Engine(e) => e.fault(),
-            ApiError::Internal(_) => Fault::Internal,
+            ApiError::Internal(_) | ApiError::LimiterUnavailable | ApiError::Overloaded => {
+                Fault::Internal
+            }
             _ => Fault::Client,
         }
     }
@@ -72,6 +93,11 @@ impl ApiError {
                 *retry_after
             }
             ApiError::Engine(EngineError::AllCoolingDown { retry_after }) => Some(*retry_after),
+            ApiError::Limited {
+                retry_after_ms: Some(ms),
+                ..
+            } => Some(Duration::from_millis(*ms)),
+            ApiError::LimiterUnavailable | ApiError::Overloaded => Some(Duration::from_secs(1)),
             _ => None,
         }
     }
@@ -100,6 +126,28 @@ impl ApiError {
             | ApiError::BodyRead
             | ApiError::UnsupportedMediaType => {
                 ("invalid_request_error", Some(kind), None, self.to_string())
+            }
+            ApiError::Limited { kind: "budget", .. } => {
+                ("insufficient_quota", Some(kind), None, self.to_string())
+            }
+            ApiError::Limited { kind: limit, .. } => (
+                if *limit == "tpm" {
+                    "tokens"
+                } else {
+                    "requests"
+                },
+                Some(kind),
+                None,
+                self.to_string(),
+            ),
+            ApiError::Unpriced => (
+                "permission_error",
+                Some(kind),
+                Some("model"),
+                self.to_string(),
+            ),
+            ApiError::LimiterUnavailable | ApiError::Overloaded => {
+                ("api_error", Some(kind), None, self.to_string())
             }
             ApiError::Engine(EngineError::Request(e)) => (
                 "invalid_request_error",
@@ -136,6 +184,17 @@ impl ApiError {
     }
 }
 
+/// How an error message names a limit kind.
+fn limit_name(kind: &str) -> &'static str {
+    match kind {
+        "rpm" => "Requests-per-minute",
+        "tpm" => "Tokens-per-minute",
+        "parallel" => "Parallel-request",
+        "budget" => "Budget",
+        _ => "A",
+    }
+}
+
 fn truncate(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()
 }
@@ -151,6 +210,9 @@ impl ResponseError for ApiError {
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::BodyRead => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Limited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unpriced => StatusCode::FORBIDDEN,
+            ApiError::LimiterUnavailable | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Engine(e) => engine_status(e),
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

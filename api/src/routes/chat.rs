@@ -14,6 +14,7 @@ use portcullis_engine::{
 use crate::body::read_json_body;
 use crate::error::ApiError;
 use crate::error::openai::OpenAiSse;
+use crate::governance::{self, Governed};
 use crate::headers;
 use crate::metrics::{self, ModelMetrics, ROUTE_CHAT};
 use crate::state::AppState;
@@ -78,12 +79,16 @@ async fn serve(
 ) -> Result<HttpResponse, ApiError> {
     let key = state.auth.virtual_key(req).await?;
     let body = read_json_body(req, payload, state.limits).await?;
-    let chat = ChatRequest::parse(&body, state.limits.max_json_depth).map_err(EngineError::from)?;
+    let mut chat =
+        ChatRequest::parse(&body, state.limits.max_json_depth).map_err(EngineError::from)?;
     labels.stream = chat.is_stream();
     if !key.models.allows(chat.model()) {
         return Err(ApiError::ModelNotAllowed(chat.model().to_owned()));
     }
     labels.metrics = state.chat_metrics.model(chat.model()).clone();
+    let governed =
+        governance::admit(&state.governance, &key, &mut chat, request_id, unix_ms()).await?;
+    // From here every exit settles `governed` or drops it (which releases the reservation).
     match portcullis_engine::chat(&state.router, clients, &chat).await? {
         ChatReply::Json {
             body,
@@ -99,20 +104,50 @@ async fn serve(
             if let Some(usage) = usage {
                 m.tokens(usage.prompt_tokens, usage.completion_tokens);
             }
-            Ok(HttpResponse::Ok()
-                .content_type("application/json")
-                .body(body))
+            let mut response = HttpResponse::Ok();
+            if let Some(governed) = governed {
+                governance::rate_limit_headers(&mut response, governed.buckets());
+                governed.settle(usage, 0);
+            }
+            Ok(response.content_type("application/json").body(body))
         }
         ChatReply::Stream(mut stream) => {
             let m = labels.metrics.clone();
             let request_id = request_id.to_owned();
-            stream.on_finish(move |summary| finish_stream(&m, &request_id, started, summary));
-            Ok(HttpResponse::Ok()
+            let mut response = HttpResponse::Ok();
+            if let Some(governed) = &governed {
+                governance::rate_limit_headers(&mut response, governed.buckets());
+            }
+            stream.on_finish(move |summary| {
+                if let Some(governed) = governed {
+                    settle_stream(governed, &summary);
+                }
+                finish_stream(&m, &request_id, started, summary);
+            });
+            Ok(response
                 .content_type("text/event-stream")
                 .insert_header((header::CACHE_CONTROL, "no-cache"))
                 .streaming(OpenAiSse::new(stream)))
         }
     }
+}
+
+/// Settles a finished stream with its true usage; a stream that failed before anything reached
+/// the client releases its reservation; one cut after that is charged its prompt estimate and
+/// one token per event relayed.
+fn settle_stream(governed: Governed, summary: &StreamSummary) {
+    if summary.usage.is_none() && summary.first_forwarded.is_none() {
+        drop(governed);
+    } else {
+        governed.settle(summary.usage, summary.events);
+    }
+}
+
+/// Unix time in milliseconds (budget periods follow the calendar).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Records a finished stream: duration, TTFT, overhead up to the first token, tokens.

@@ -112,6 +112,14 @@ impl Harness {
     }
 
     pub(crate) async fn start_with(options: MockOptions) -> Harness {
+        Self::start_configured(options, |yaml| yaml).await
+    }
+
+    /// Starts with the standard config after `edit` (e.g. to add a `limits:` section).
+    pub(crate) async fn start_configured(
+        options: MockOptions,
+        edit: impl FnOnce(String) -> String,
+    ) -> Harness {
         init_log_capture();
         let mock = MockUpstream::start(MockOptions {
             expect_api_key: Some(CANARY.to_owned()),
@@ -119,7 +127,8 @@ impl Harness {
         })
         .await
         .unwrap();
-        let config = Config::from_yaml_str(&config_yaml(&mock.base_url()), &fake_env).unwrap();
+        let config =
+            Config::from_yaml_str(&edit(config_yaml(&mock.base_url())), &fake_env).unwrap();
         let gateway = portcullis_api::start(
             &config,
             StartOptions {

@@ -7,6 +7,7 @@
 mod auth;
 mod boundary;
 mod harness;
+mod limits;
 mod metrics;
 mod secrets;
 mod streaming;

@@ -143,6 +143,18 @@ impl ChatRequest {
         self.max_tokens
     }
 
+    /// Bounds the completion at `n` tokens (a budget's worst case must hold): sets
+    /// `max_completion_tokens` if the client used that field, else `max_tokens`.
+    pub fn set_max_tokens(&mut self, n: u64) {
+        let field = if self.body.contains_key("max_completion_tokens") {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
+        self.body.insert(field.to_owned(), Value::from(n));
+        self.max_tokens = Some(n);
+    }
+
     /// The validated request object: the canonical form every provider translates from.
     pub fn body(&self) -> &Map<String, Value> {
         &self.body
@@ -227,6 +239,19 @@ mod tests {
             }
         ));
         assert_eq!(parse("[1]").unwrap_err(), RequestError::NotAnObject);
+    }
+
+    #[test]
+    fn a_budget_can_bound_the_completion() {
+        let mut req = parse(OK).unwrap();
+        req.set_max_tokens(64);
+        assert_eq!(req.max_tokens(), Some(64));
+        assert_eq!(req.body()["max_tokens"], 64);
+        let mut newer =
+            parse(r#"{"model":"m","messages":[{}],"max_completion_tokens":9000}"#).unwrap();
+        newer.set_max_tokens(10);
+        assert_eq!(newer.body()["max_completion_tokens"], 10);
+        assert!(newer.body().get("max_tokens").is_none());
     }
 
     #[test]

@@ -1,0 +1,236 @@
+//! Governance on the request path: admission before a request reaches a provider, settlement
+//! after, and the `x-ratelimit-*` headers.
+//!
+//! [`admit`] plans the request's admission (`engine::limits::LimitsPolicy`), asks the limiter,
+//! and returns a [`Governed`] guard. The guard must be settled with what the request really
+//! used; if it is dropped instead — an upstream error, a timeout, a client that went away, a
+//! handler future cancelled — it releases the reservation, so no exit path leaves a phantom
+//! reservation behind (the lease is the backstop if the process dies).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::HttpResponseBuilder;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use portcullis_engine::ChatRequest;
+use portcullis_engine::Usage;
+use portcullis_engine::cost::{self, MicroUsd, Price};
+use portcullis_engine::limits::{
+    Admit, LimitRefusal, LimiterHandle, LimitsPolicy, PlanError, PlanInput, Settle,
+};
+use portcullis_storage::VirtualKey;
+use portcullis_storage::limiter::{BucketKind, BucketStatus, BucketUsage, Settlement};
+
+use crate::error::ApiError;
+use crate::metrics;
+
+/// What admission needs, built once at start-up.
+#[derive(Debug)]
+pub(crate) struct Governance {
+    pub(crate) limiter: LimiterHandle,
+    pub(crate) policy: LimitsPolicy,
+    /// By model group: the dearest price among its deployments (the reservation's worst case).
+    pub(crate) prices: HashMap<Arc<str>, Price>,
+}
+
+/// An admitted request. Settle it; dropping it releases the reservation.
+#[derive(Debug)]
+pub(crate) struct Governed {
+    limiter: LimiterHandle,
+    admit: Option<Admit>,
+    prompt_tokens: u64,
+    price: Option<Price>,
+    tpm_buckets: Vec<String>,
+    weights: portcullis_engine::limits::TokenWeights,
+}
+
+/// Admits `chat` for `key`: `Ok(None)` when no limit applies to it at all.
+pub(crate) async fn admit(
+    governance: &Governance,
+    key: &VirtualKey,
+    chat: &mut ChatRequest,
+    request_id: &str,
+    now_unix_ms: u64,
+) -> Result<Option<Governed>, ApiError> {
+    let policy = &governance.policy;
+    if !policy.applies_to(key, chat.model()) {
+        return Ok(None);
+    }
+    let prompt_tokens = cost::estimate_chat_prompt_tokens(chat.body());
+    let price = governance.prices.get(chat.model());
+    let plan = policy
+        .plan(&PlanInput {
+            request_id,
+            key,
+            model: chat.model(),
+            prompt_tokens,
+            max_tokens: chat.max_tokens(),
+            price,
+            now_unix_ms,
+            remaining_budget: None,
+        })
+        .map_err(|e| match e {
+            PlanError::Unpriced => ApiError::Unpriced,
+            PlanError::BudgetExhausted => ApiError::Limited {
+                kind: "budget",
+                retry_after_ms: None,
+            },
+        })?;
+    let tpm_buckets = plan
+        .admission
+        .buckets
+        .iter()
+        .chain(&plan.admission.global_buckets)
+        .filter(|b| b.kind == BucketKind::Tpm)
+        .map(|b| b.name.clone())
+        .collect();
+    let admitted =
+        governance
+            .limiter
+            .admit(plan.admission)
+            .await
+            .map_err(|refusal| match refusal {
+                LimitRefusal::Limited(l) => {
+                    metrics::limit_rejected(l.kind.as_str());
+                    ApiError::Limited {
+                        kind: l.kind.as_str(),
+                        retry_after_ms: l.retry_after_ms,
+                    }
+                }
+                LimitRefusal::Unavailable => ApiError::LimiterUnavailable,
+                LimitRefusal::Overloaded => ApiError::Overloaded,
+            })?;
+    if let Some(n) = plan.inject_max_tokens {
+        chat.set_max_tokens(n);
+    }
+    Ok(Some(Governed {
+        limiter: governance.limiter.clone(),
+        admit: Some(admitted),
+        prompt_tokens,
+        price: plan.price,
+        tpm_buckets,
+        weights: policy.weights,
+    }))
+}
+
+impl Governed {
+    /// Bucket states after admission.
+    pub(crate) fn buckets(&self) -> &[BucketStatus] {
+        self.admit.as_ref().map_or(&[], |a| &a.buckets)
+    }
+
+    /// The request used the provider: record what it really used. Without a usage report (a
+    /// stream cut before its usage chunk), the prompt estimate and `fallback_completion`
+    /// tokens are charged — never nothing.
+    pub(crate) fn settle(mut self, usage: Option<Usage>, fallback_completion: u64) {
+        let Some(admit) = self.admit.take() else {
+            return;
+        };
+        let usage = usage.unwrap_or_else(|| Usage::new(self.prompt_tokens, fallback_completion));
+        let cost_micro_usd = self
+            .price
+            .as_ref()
+            .map_or(MicroUsd::ZERO, |p| cost::cost(p, &usage))
+            .as_micros();
+        let w = self.weights;
+        let cached = usage.cached_tokens.min(usage.prompt_tokens);
+        let tokens = (usage.prompt_tokens - cached)
+            .saturating_mul(w.input)
+            .saturating_add(cached.saturating_mul(w.cached))
+            .saturating_add(usage.completion_tokens.saturating_mul(w.output))
+            / 100;
+        let settlement = Settlement {
+            tokens: self
+                .tpm_buckets
+                .iter()
+                .map(|name| BucketUsage {
+                    name: name.clone(),
+                    tokens,
+                })
+                .collect(),
+            cost_micro_usd,
+        };
+        self.limiter.finish(&admit, Settle::Used(settlement));
+    }
+}
+
+impl Drop for Governed {
+    fn drop(&mut self) {
+        if let Some(admit) = self.admit.take() {
+            self.limiter.finish(&admit, Settle::Release);
+        }
+    }
+}
+
+/// Adds OpenAI's `x-ratelimit-*` headers: the tightest request and token buckets.
+pub(crate) fn rate_limit_headers(response: &mut HttpResponseBuilder, buckets: &[BucketStatus]) {
+    for (kind, suffix) in [(BucketKind::Rpm, "requests"), (BucketKind::Tpm, "tokens")] {
+        let Some(tightest) = buckets
+            .iter()
+            .filter(|b| b.kind == kind)
+            .min_by_key(|b| b.remaining)
+        else {
+            continue;
+        };
+        let values = [
+            ("limit", tightest.limit.to_string()),
+            ("remaining", tightest.remaining.to_string()),
+            ("reset", reset_text(tightest.reset_ms)),
+        ];
+        for (what, value) in values {
+            let name = format!("x-ratelimit-{what}-{suffix}");
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::try_from(name.as_str()),
+                HeaderValue::try_from(value.as_str()),
+            ) {
+                response.insert_header((name, value));
+            }
+        }
+    }
+}
+
+/// A reset time as OpenAI writes it: `250ms`, `6s`, `1m30s`.
+fn reset_text(ms: u64) -> String {
+    match ms {
+        ms if ms < 1000 => format!("{ms}ms"),
+        ms if ms < 60_000 => format!("{}s", ms.div_ceil(1000)),
+        ms => {
+            let secs = ms.div_ceil(1000);
+            format!("{}m{}s", secs / 60, secs % 60)
+        }
+    }
+}
+
+/// The dearest known price of each group's deployments.
+pub(crate) fn group_prices(spec: &portcullis_engine::GatewaySpec) -> HashMap<Arc<str>, Price> {
+    let Ok(catalogue) = cost::Catalogue::builtin() else {
+        return HashMap::new();
+    };
+    let mut prices = HashMap::new();
+    for group in &spec.groups {
+        let dearest = group
+            .deployments
+            .iter()
+            .filter_map(|d| catalogue.price(&d.upstream_model))
+            .max_by_key(|p| {
+                let r = p.base;
+                (r.output.as_micros(), r.input.as_micros())
+            });
+        if let Some(price) = dearest {
+            prices.insert(group.name.clone(), *price);
+        }
+    }
+    prices
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_times_read_like_openais() {
+        assert_eq!(reset_text(250), "250ms");
+        assert_eq!(reset_text(5_500), "6s");
+        assert_eq!(reset_text(90_000), "1m30s");
+    }
+}

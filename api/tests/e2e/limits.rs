@@ -1,0 +1,203 @@
+//! Rate limits and budgets on one replica (the memory limiter): exact counts under
+//! concurrency, refill, reserve-then-settle, and no phantom reservation on any exit path.
+
+use std::time::Duration;
+
+use portcullis_loadtest::mock::{Behaviour, MockOptions};
+use serde_json::json;
+
+use crate::harness::*;
+
+/// The standard config with `key_limits` on key team-a, and a price for the mock's models
+/// ($1 per million input tokens, $2 per million output).
+fn with_limits(key_limits: &'static str) -> impl FnOnce(String) -> String {
+    move |yaml| {
+        let yaml = yaml.replace(
+            "    models: [gpt-test]\n",
+            &format!("    models: [gpt-test]\n    limits: {key_limits}\n"),
+        );
+        format!("{yaml}limits:\n  unpriced: {{ input: \"1.00\", output: \"2.00\" }}\n")
+    }
+}
+
+async fn statuses(h: &Harness, n: usize, body: serde_json::Value) -> Vec<u16> {
+    let sends = (0..n).map(|_| {
+        let request = h.chat(Some(KEY_A), &body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    futures_util::future::join_all(sends).await
+}
+
+#[actix_web::test]
+async fn rpm_10_admits_exactly_10_of_100_concurrent_requests() {
+    let h = Harness::start_configured(MockOptions::default(), with_limits("{ rpm: 10 }")).await;
+    let got = statuses(&h, 100, hello("gpt-test")).await;
+    assert_eq!(got.iter().filter(|s| **s == 200).count(), 10, "{got:?}");
+    assert_eq!(got.iter().filter(|s| **s == 429).count(), 90);
+    assert_eq!(h.mock.request_count(), 10);
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn a_refused_request_names_the_limit_and_says_when_to_retry() {
+    let h = Harness::start_configured(MockOptions::default(), with_limits("{ rpm: 1 }")).await;
+    let first = h
+        .chat(Some(KEY_A), &hello("gpt-test"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["x-ratelimit-limit-requests"], "1");
+    assert_eq!(first.headers()["x-ratelimit-remaining-requests"], "0");
+    assert!(first.headers().contains_key("x-ratelimit-reset-requests"));
+    let second = h
+        .chat(Some(KEY_A), &hello("gpt-test"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 429);
+    let retry: u64 = second.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: serde_json::Value = serde_json::from_str(&second.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"]["type"], "requests");
+    assert_eq!(body["error"]["code"], "rate_limit_exceeded");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Requests-per-minute")
+    );
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn a_budget_admits_only_what_its_worst_cases_fit() {
+    // Worst case of one request: ~7 prompt tokens at $1/M + 25 000 at $2/M = $0.05.
+    let h = Harness::start_configured(
+        MockOptions::default(),
+        with_limits("{ budget_usd: \"0.10\", budget_reset: daily }"),
+    )
+    .await;
+    h.mock.script_model(
+        "upstream-gpt",
+        Behaviour::ok().latency(Duration::from_millis(1000)),
+    );
+    let mut body = hello("gpt-test");
+    body["max_tokens"] = json!(24_990);
+    let got = statuses(&h, 200, body).await;
+    let ok = got.iter().filter(|s| **s == 200).count();
+    assert!((1..=2).contains(&ok), "{ok} admitted: {got:?}");
+    assert_eq!(h.mock.request_count() as usize, ok);
+    let big = json!({"model": "gpt-test", "max_tokens": 50_000, "messages": [{"role": "user", "content": "x"}]});
+    let (status, refused) = send_json(h.chat(Some(KEY_A), &big)).await;
+    assert_eq!(status, 429);
+    assert_eq!(refused["error"]["type"], "insufficient_quota");
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn reservation_released_on_upstream_500_leaves_no_phantom_limit() {
+    let h =
+        Harness::start_configured(MockOptions::default(), with_limits("{ max_parallel: 1 }")).await;
+    h.mock.script(
+        "upstream-gpt",
+        [Behaviour::status(500), Behaviour::status(500)],
+    );
+    for _ in 0..2 {
+        let status = h
+            .chat(Some(KEY_A), &hello("gpt-test"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 502);
+    }
+    let status = h
+        .chat(Some(KEY_A), &hello("gpt-test"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn reservation_released_on_timeout_and_on_client_disconnect() {
+    let h =
+        Harness::start_configured(MockOptions::default(), with_limits("{ max_parallel: 1 }")).await;
+    // A provider slower than the 1 s first-byte timeout: 504, and the slot comes back.
+    h.mock.script(
+        "upstream-gpt",
+        [Behaviour::ok().latency(Duration::from_millis(1500))],
+    );
+    let status = h
+        .chat(Some(KEY_A), &hello("gpt-test"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 504);
+    // A client that gives up while the provider is still thinking.
+    h.mock.script(
+        "upstream-gpt",
+        [Behaviour::ok().latency(Duration::from_millis(800))],
+    );
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(200),
+        h.chat(Some(KEY_A), &hello("gpt-test")).send(),
+    )
+    .await;
+    assert!(gave_up.is_err());
+    // The gateway notices the departed client when the provider answers (at most 800 ms),
+    // then the parallel slot is free again: poll for it, bounded.
+    let mut freed = false;
+    for _ in 0..40 {
+        let status = h
+            .chat(Some(KEY_A), &hello("gpt-test"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status == 200 {
+            freed = true;
+            break;
+        }
+        assert_eq!(status, 429);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(freed, "the disconnected request kept its parallel slot");
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn a_stream_settles_and_frees_its_slot_when_it_ends() {
+    let h =
+        Harness::start_configured(MockOptions::default(), with_limits("{ max_parallel: 1 }")).await;
+    for _ in 0..3 {
+        let mut body = hello("gpt-test");
+        body["stream"] = json!(true);
+        let text = send_text(h.chat(Some(KEY_A), &body)).await;
+        assert!(text.contains("[DONE]"), "{text}");
+    }
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn keys_without_limits_are_never_counted() {
+    let h = Harness::start_configured(MockOptions::default(), with_limits("{ rpm: 1 }")).await;
+    for _ in 0..5 {
+        let status = h
+            .chat(Some(KEY_ALL), &hello("gpt-test"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+    }
+    h.stop().await;
+}
