@@ -76,7 +76,8 @@ async fn a_refused_request_names_the_limit_and_says_when_to_retry() {
 
 #[actix_web::test]
 async fn a_budget_admits_only_what_its_worst_cases_fit() {
-    // Worst case of one request: ~7 prompt tokens at $1/M + 25 000 at $2/M = $0.05.
+    // Worst case of one request: ~7 prompt tokens at $1/M + 25 000 at $2/M = $0.05. The
+    // slow mock (600 ms, under the 1 s first-byte timeout) keeps both reservations open.
     let h = Harness::start_configured(
         MockOptions::default(),
         with_limits("{ budget_usd: \"0.10\", budget_reset: daily }"),
@@ -84,7 +85,7 @@ async fn a_budget_admits_only_what_its_worst_cases_fit() {
     .await;
     h.mock.script_model(
         "upstream-gpt",
-        Behaviour::ok().latency(Duration::from_millis(1000)),
+        Behaviour::ok().latency(Duration::from_millis(600)),
     );
     let mut body = hello("gpt-test");
     body["max_tokens"] = json!(24_990);
