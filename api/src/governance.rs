@@ -10,8 +10,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use actix::Arbiter;
 use actix_web::HttpResponseBuilder;
 use actix_web::http::header::{HeaderName, HeaderValue};
+use portcullis_config::{Config, LimiterBackend};
 use portcullis_engine::ChatRequest;
 use portcullis_engine::Usage;
 use portcullis_engine::cost::{self, MicroUsd, Price};
@@ -19,7 +21,10 @@ use portcullis_engine::limits::{
     Admit, LimitRefusal, LimiterHandle, LimitsPolicy, PlanError, PlanInput, Settle,
 };
 use portcullis_storage::VirtualKey;
+use portcullis_storage::limiter::monotonic_clock;
 use portcullis_storage::limiter::{BucketKind, BucketStatus, BucketUsage, Settlement};
+use portcullis_storage::redis::{LazyRedisLimiter, RedisOptions, RedisTarget};
+use secrecy::ExposeSecret;
 
 use crate::error::ApiError;
 use crate::metrics;
@@ -31,6 +36,55 @@ pub(crate) struct Governance {
     pub(crate) policy: LimitsPolicy,
     /// By model group: the dearest price among its deployments (the reservation's worst case).
     pub(crate) prices: HashMap<Arc<str>, Price>,
+    /// The shared limiter's actor thread, stopped with the gateway.
+    arbiter: Option<Arbiter>,
+}
+
+impl Governance {
+    /// The configured limiter: in memory, or on Redis (connected on first use, so the gateway
+    /// starts and serves under its failure policy while Redis is down). Must run inside an
+    /// actix `System`, once.
+    pub(crate) fn start(config: &Config) -> Self {
+        let limits = &config.limits;
+        let (limiter, arbiter) = match &limits.backend {
+            LimiterBackend::Memory => (LimiterHandle::memory(monotonic_clock()), None),
+            LimiterBackend::Redis(redis) => {
+                let url = redis.url.expose_secret();
+                let target = if redis.cluster {
+                    RedisTarget::Cluster(url.split(',').map(|u| u.trim().to_owned()).collect())
+                } else {
+                    RedisTarget::Single(url.to_owned())
+                };
+                let shared = Arc::new(LazyRedisLimiter::new(
+                    target,
+                    RedisOptions::with_timeout(redis.timeout),
+                ));
+                let arbiter = Arbiter::new();
+                let handle = LimiterHandle::shared(
+                    shared,
+                    limits.failure,
+                    redis.timeout,
+                    monotonic_clock(),
+                    &arbiter.handle(),
+                );
+                (handle, Some(arbiter))
+            }
+        };
+        Self {
+            limiter,
+            policy: limits.policy.clone(),
+            prices: group_prices(&config.gateway),
+            arbiter,
+        }
+    }
+}
+
+impl Drop for Governance {
+    fn drop(&mut self) {
+        if let Some(arbiter) = &self.arbiter {
+            arbiter.stop();
+        }
+    }
 }
 
 /// An admitted request. Settle it; dropping it releases the reservation.

@@ -186,6 +186,13 @@ pub fn limit_rejected(kind: &'static str) {
     metrics::counter!(LIMIT_REJECTIONS_TOTAL, "kind" => kind).increment(1);
 }
 
+/// Publishes which limiter mode is active: 1 for it, 0 for the others.
+pub fn limiter_mode(active: &'static str) {
+    for mode in ["memory", "redis", "fallback"] {
+        metrics::gauge!(LIMITER_MODE, "mode" => mode).set(if mode == active { 1.0 } else { 0.0 });
+    }
+}
+
 /// Counts one error by kind.
 pub fn error(route: &'static str, kind: &'static str) {
     metrics::counter!(ERRORS_TOTAL, "route" => route, "kind" => kind).increment(1);

@@ -12,14 +12,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use portcullis_config::Config;
-use portcullis_engine::limits::LimiterHandle;
 use portcullis_engine::{Providers, Router, UpstreamClients};
-use portcullis_storage::limiter::monotonic_clock;
 use portcullis_storage::{KeyHasher, KeyId, MemoryKeyStore, VirtualKey};
 use secrecy::ExposeSecret;
 
 use crate::auth::Authenticator;
-use crate::governance::{self, Governance};
+use crate::governance::Governance;
 use crate::keygen;
 use crate::metrics;
 use crate::routes::{admin, chat, fallback, health, models};
@@ -133,11 +131,16 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
         .map(|g| g.name.clone())
         .collect();
     let chat_metrics = metrics::ChatMetrics::new(&models, config.gateway.providers.len());
-    let governance = Governance {
-        limiter: LimiterHandle::memory(monotonic_clock()),
-        policy: config.limits.policy.clone(),
-        prices: governance::group_prices(&config.gateway),
-    };
+    let governance = Governance::start(config);
+    let mode = governance.limiter.clone();
+    metrics::limiter_mode(mode.mode().as_str());
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            metrics::limiter_mode(mode.mode().as_str());
+        }
+    });
     let state = web::Data::new(AppState {
         auth,
         router,

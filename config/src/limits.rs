@@ -8,7 +8,7 @@
 //!   redis:
 //!     url: env:REDIS_URL            # secret reference; redis:// or rediss://
 //!     cluster: false                # the URL is one node of a Redis Cluster
-//!     timeout: 50ms
+//!     timeout: 250ms               # longest wait before the failure policy applies
 //!   on_redis_failure:
 //!     budgets: closed               # closed (default) or open
 //!     rate_limits: local            # local (default: limit ÷ replicas) or closed
@@ -172,7 +172,7 @@ impl Checker<'_> {
                 let timeout = self.duration(
                     "limits.redis.timeout",
                     r.timeout.as_ref(),
-                    Duration::from_millis(50),
+                    Duration::from_millis(250),
                 );
                 match url {
                     Some(url) => LimiterBackend::Redis(RedisConfig {

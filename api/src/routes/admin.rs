@@ -45,6 +45,7 @@ pub(crate) async fn ready(
         "models": state.models.len(),
         "providers": state.providers.len(),
         "stopped_providers": stopped,
+        "limiter": state.governance.limiter.mode().as_str(),
     });
     Ok(if stopped.is_empty() {
         HttpResponse::Ok().json(body)

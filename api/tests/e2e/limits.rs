@@ -77,7 +77,7 @@ async fn a_refused_request_names_the_limit_and_says_when_to_retry() {
 #[actix_web::test]
 async fn a_budget_admits_only_what_its_worst_cases_fit() {
     // Worst case of one request: ~7 prompt tokens at $1/M + 25 000 at $2/M = $0.05. The
-    // slow mock (600 ms, under the 1 s first-byte timeout) keeps both reservations open.
+    // slow mock (300 ms, under the 1 s first-byte timeout) keeps both reservations open.
     let h = Harness::start_configured(
         MockOptions::default(),
         with_limits("{ budget_usd: \"0.10\", budget_reset: daily }"),
@@ -85,12 +85,13 @@ async fn a_budget_admits_only_what_its_worst_cases_fit() {
     .await;
     h.mock.script_model(
         "upstream-gpt",
-        Behaviour::ok().latency(Duration::from_millis(600)),
+        Behaviour::ok().latency(Duration::from_millis(300)),
     );
     let mut body = hello("gpt-test");
     body["max_tokens"] = json!(24_990);
     let got = statuses(&h, 200, body).await;
-    let ok = got.iter().filter(|s| **s == 200).count();
+    // Admitted = not refused (a loaded machine may push a slow answer past its timeout).
+    let ok = got.iter().filter(|s| **s != 429).count();
     assert!((1..=2).contains(&ok), "{ok} admitted: {got:?}");
     assert_eq!(h.mock.request_count() as usize, ok);
     let big = json!({"model": "gpt-test", "max_tokens": 50_000, "messages": [{"role": "user", "content": "x"}]});

@@ -8,6 +8,7 @@ mod auth;
 mod boundary;
 mod harness;
 mod limits;
+mod limits_redis;
 mod metrics;
 mod secrets;
 mod streaming;

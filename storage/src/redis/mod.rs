@@ -33,7 +33,9 @@ mod calls;
 mod conn;
 pub mod key_events;
 pub mod keys;
+mod lazy;
 mod limiter;
 
 pub use key_events::{KeyEvent, KeyEvents, KeySubscription};
+pub use lazy::{LazyRedisLimiter, RedisTarget};
 pub use limiter::{RedisLimiter, RedisOptions};
