@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use portcullis_loadtest::mock::{Behaviour, MockOptions};
-use portcullis_storage::testing::RedisServer;
+use portcullis_storage::testing::{RedisCluster, RedisServer};
 use serde_json::json;
 
 use crate::harness::*;
@@ -26,9 +26,19 @@ async fn replicas_with(
     key_limits: &'static str,
     all_limits: &'static str,
 ) -> (Vec<Harness>, tempfile::NamedTempFile) {
+    on_redis(&redis.url(), false, key_limits, all_limits).await
+}
+
+/// Three gateways on the Redis at `url` (a comma-separated node list when `cluster`).
+async fn on_redis(
+    url: &str,
+    cluster: bool,
+    key_limits: &'static str,
+    all_limits: &'static str,
+) -> (Vec<Harness>, tempfile::NamedTempFile) {
     // The Redis URL is a secret reference like any other: a file here.
     let mut url_file = tempfile::NamedTempFile::new().unwrap();
-    write!(url_file, "{}", redis.url()).unwrap();
+    write!(url_file, "{url}").unwrap();
     let url_ref = format!("file:{}", url_file.path().display());
     let mut out = Vec::new();
     for _ in 0..3 {
@@ -44,7 +54,7 @@ async fn replicas_with(
                     &format!("    models: [\"*\"]\n    limits: {all_limits}\n"),
                 );
             format!(
-                "{yaml}limits:\n  backend: redis\n  redis: {{ url: \"{url_ref}\", timeout: 500ms }}\n  on_redis_failure: {{ replicas: 3 }}\n  unpriced: {{ input: \"1.00\", output: \"2.00\" }}\n"
+                "{yaml}limits:\n  backend: redis\n  redis: {{ url: \"{url_ref}\", cluster: {cluster}, timeout: 500ms }}\n  on_redis_failure: {{ replicas: 3 }}\n  unpriced: {{ input: \"1.00\", output: \"2.00\" }}\n"
             )
         })
         .await;
@@ -101,6 +111,27 @@ async fn a_budget_holds_across_three_replicas_against_a_slow_mock() {
     assert!((1..=2).contains(&ok), "{ok} admitted: {got:?}");
     let upstream: u64 = hs.iter().map(|h| h.mock.request_count()).sum();
     assert_eq!(upstream as usize, ok);
+    stop_all(hs).await;
+}
+
+#[actix_web::test]
+async fn a_budget_holds_across_three_replicas_on_a_redis_cluster() {
+    let Some(cluster) = RedisCluster::start().unwrap() else {
+        return;
+    };
+    let urls = cluster.urls().join(",");
+    let (hs, _url) = on_redis(&urls, true, "{ budget_usd: \"0.10\" }", "{}").await;
+    for h in &hs {
+        h.mock.script_model(
+            "upstream-gpt",
+            Behaviour::ok().latency(Duration::from_millis(300)),
+        );
+    }
+    let mut body = hello("gpt-test");
+    body["max_tokens"] = json!(24_990);
+    let got = spread(&hs, 200, body).await;
+    let ok = got.iter().filter(|s| **s != 429).count();
+    assert!((1..=2).contains(&ok), "{ok} admitted: {got:?}");
     stop_all(hs).await;
 }
 
