@@ -83,7 +83,7 @@ else
   printf 'postgres://portcullis:placeholder@postgres:5432/portcullis' > "$tmp/secrets/postgres_url"
   printf 'redis://:placeholder@redis:6379/0' > "$tmp/secrets/redis_url"
   sed "s#file:/run/secrets/#file:$tmp/secrets/#" deploy/portcullis-ha.yaml > "$tmp/portcullis-ha.yaml"
-  "$bin" check-config --config "$tmp/portcullis-ha.yaml"
+  RUST_BACKTRACE=0 "$bin" check-config --config "$tmp/portcullis-ha.yaml"
 fi
 
 step "ok"

@@ -18,6 +18,7 @@
 #                        (default: cargo build --release, then target/release)
 #   TOPOLOGY_STORAGE     postgres (default) or none: leaves out the storage: section, for
 #                        branches where it has not landed (the spend-log checks then SKIP)
+#   TOPOLOGY_PG=own      start a throwaway PostgreSQL even when 127.0.0.1:5432 is usable
 #   TOPOLOGY_LEASE       reservation lease (default 5s)
 #   TOPOLOGY_KEEP=1      keep the temp folder (configs and logs) for inspection
 # Installs haproxy, prometheus (promtool), redis-server and the PostgreSQL client from Debian
@@ -106,13 +107,13 @@ wait_for 10 mock bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_MOCK"
 export RUST_LOG=warn
 for i in 0 1 2; do
   cfg="$TMP/gateway-$((i + 1)).yaml"
-  storage_marker='#@STORAGE@'
-  [[ $STORAGE == postgres ]] && storage_marker='@STORAGE@'
+  storage='/^#@STORAGE@/d'                       # TOPOLOGY_STORAGE=none: drop the section
+  [[ $STORAGE == postgres ]] && storage='s/^#@STORAGE@//'
   sed -e "s#@PORT@#${GW_PORTS[i]}#; s#@ADMIN_PORT@#${ADMIN_PORTS[i]}#" \
     -e "s#@SECRETS@#$SECRETS#g; s#@MOCK_PORT@#$P_MOCK#; s#@LEASE@#$LEASE#" \
     -e "s#@BUDGET_USD@#$BUDGET_USD#; s#@KILL_BUDGET_USD@#$KILL_BUDGET_USD#" \
-    -e "s/^${storage_marker}//" "$ROOT/scripts/topology/gateway.yaml" >"$cfg"
-  "$BIN/portcullis" check-config --config "$cfg" >"$TMP/check-config.log" 2>&1 ||
+    -e "$storage" "$ROOT/scripts/topology/gateway.yaml" >"$cfg"
+  RUST_BACKTRACE=0 "$BIN/portcullis" check-config --config "$cfg" >"$TMP/check-config.log" 2>&1 ||
     { cat "$TMP/check-config.log"; die "the topology's gateway config is refused"; }
   spawn "gateway-$((i + 1))" "$TMP/gateway-$((i + 1)).log" \
     "$BIN/portcullis" serve --config "$cfg"

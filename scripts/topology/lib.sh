@@ -99,7 +99,8 @@ start_redis() {
 # 127.0.0.1:5432 with trust auth when there is one, else starts a throwaway cluster.
 start_postgres() {
   local name="portcullis_topology_$$_$RANDOM"
-  if psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
+  if [[ ${TOPOLOGY_PG:-auto} != own ]] &&
+    psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
     psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -qc "CREATE DATABASE $name" >/dev/null
     PG_DB=$name
     PG_URL="postgres://postgres@127.0.0.1:5432/$name"
@@ -108,7 +109,8 @@ start_postgres() {
     return
   fi
   local bindir run=()
-  bindir=$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [[ -x $bindir/initdb ]] || bindir=$(pg_config --bindir 2>/dev/null)
   [[ -x $bindir/initdb ]] || die "no PostgreSQL server on 127.0.0.1:5432 and no initdb"
   PG_CLUSTER="$TMP/pg"
   mkdir -p "$PG_CLUSTER"
