@@ -16,8 +16,9 @@
 # Environment:
 #   PORTCULLIS_BIN_DIR   folder with portcullis and portcullis-mock already built
 #                        (default: cargo build --release, then target/release)
-#   TOPOLOGY_STORAGE     postgres (default) or none: leaves out the storage: section, for
-#                        branches where it has not landed (the spend-log checks then SKIP)
+#   TOPOLOGY_STORAGE     postgres (default) or none: leaves out the storage: and pricing:
+#                        sections, for branches where they have not landed (the spend-log
+#                        checks then SKIP)
 #   TOPOLOGY_PG=own      start a throwaway PostgreSQL even when 127.0.0.1:5432 is usable
 #   TOPOLOGY_LEASE       reservation lease (default 5s)
 #   TOPOLOGY_KEEP=1      keep the temp folder (configs and logs) for inspection
@@ -107,8 +108,8 @@ wait_for 10 mock bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_MOCK"
 export RUST_LOG=warn
 for i in 0 1 2; do
   cfg="$TMP/gateway-$((i + 1)).yaml"
-  storage='/^#@STORAGE@/d'                       # TOPOLOGY_STORAGE=none: drop the section
-  [[ $STORAGE == postgres ]] && storage='s/^#@STORAGE@//'
+  storage='/^#@DURABLE@/d'                 # TOPOLOGY_STORAGE=none: drop storage and pricing
+  [[ $STORAGE == postgres ]] && storage='s/^#@DURABLE@//'
   sed -e "s#@PORT@#${GW_PORTS[i]}#; s#@ADMIN_PORT@#${ADMIN_PORTS[i]}#" \
     -e "s#@SECRETS@#$SECRETS#g; s#@MOCK_PORT@#$P_MOCK#; s#@LEASE@#$LEASE#" \
     -e "s#@BUDGET_USD@#$BUDGET_USD#; s#@KILL_BUDGET_USD@#$KILL_BUDGET_USD#" \

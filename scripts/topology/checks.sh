@@ -30,10 +30,13 @@ spend_metrics() {
   if ((seen)); then echo "$total"; else echo absent; fi
 }
 
-# spend_db KEY: "records|micro_usd|max_cost" from the spend log; empty when unreadable.
+# spend_db KEY: "answered records|micro_usd|max_cost" from the spend log (records of every
+# status are summed; only status 200 ones are counted, to compare with the client's 200s);
+# empty when unreadable.
 spend_db() {
   [[ $STORAGE == postgres ]] || return 0
-  "${PG_PSQL[@]}" -c "SELECT count(*), coalesce(sum(cost_micro_usd),0), coalesce(max(cost_micro_usd),0)
+  "${PG_PSQL[@]}" -c "SELECT count(*) FILTER (WHERE status = 200), coalesce(sum(cost_micro_usd),0),
+                             coalesce(max(cost_micro_usd),0)
                       FROM spend WHERE key_id = '$1'" 2>/dev/null || true
 }
 
