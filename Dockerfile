@@ -22,7 +22,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
     cargo build --release --locked --bin portcullis --bin portcullis-mock \
- && mkdir -p /out \
+ && mkdir -p /out/state \
  && cp target/release/portcullis target/release/portcullis-mock /out/
 
 # ---- runtime -----------------------------------------------------------------------------
@@ -33,6 +33,13 @@ FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=builder /out/portcullis /out/portcullis-mock /usr/local/bin/
 # The :nonroot tag already runs as uid/gid 65532; stated here so it survives a base change.
 USER 65532:65532
+# Built to run with a read-only root filesystem (docker run --read-only, compose read_only:
+# true): the gateway writes nothing but its SQLite file, and only with storage.backend: sqlite
+# (the default), under ./data relative to this folder; mount a volume here for that, or use
+# postgres (deploy/portcullis-ha.yaml) and keep the container fully read-only.
+# The folder is owned by the runtime user, so a named volume mounted on it is writable.
+COPY --from=builder --chown=65532:65532 /out/state /var/lib/portcullis
+WORKDIR /var/lib/portcullis
 # 4000: public data plane. 4001: admin listener (/metrics, /health/ready), master key only;
 # publish it on loopback or keep it on a private network.
 EXPOSE 4000 4001
