@@ -14,7 +14,7 @@ use portcullis_loadtest::mock::{MockOptions, MockUpstream};
 use secrecy::SecretString;
 
 use crate::keygen;
-use portcullis_config::{Config, KeyConfig, Mode, ModelAccess, ServerConfig};
+use portcullis_config::{Config, KeyConfig, Mode, ModelAccess, ServerConfig, StorageConfig};
 
 /// The public model name the demo serves.
 pub const DEMO_MODEL: &str = "demo-model";
@@ -64,6 +64,10 @@ pub async fn prepare(listen: SocketAddr, admin_listen: SocketAddr) -> anyhow::Re
             key: SecretString::from(virtual_key.clone()),
             models: ModelAccess::All,
         }],
+        storage: StorageConfig::Memory,
+        pricing: Vec::new(),
+        catalogue: portcullis_engine::cost::Catalogue::builtin()?,
+        warnings: Vec::new(),
     };
     Ok(Demo {
         config,
