@@ -4,10 +4,15 @@
 // Test-only crate: helpers outside #[test] fns may unwrap and panic like the tests do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin_keys;
+mod admin_openapi;
 mod auth;
 mod boundary;
 mod harness;
+mod keys_harness;
 mod metrics;
+mod postgres_shared;
 mod secrets;
+mod spend_audit;
 mod streaming;
 mod upstream_errors;
