@@ -247,3 +247,38 @@ async fn no_storage_section_means_sqlite_at_the_default_path_and_needs_a_pepper(
     }
     mock.shutdown().await;
 }
+
+#[actix_web::test]
+async fn portcullis_serve_with_no_storage_section_creates_the_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = durable_yaml("http://127.0.0.1:9/v1", "  backend: memory")
+        .replace("storage:\n  backend: memory\n", "");
+    std::fs::write(dir.path().join("config.yaml"), yaml).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["serve", "--config", "config.yaml"])
+        .current_dir(dir.path())
+        .env("MASTER", crate::harness::MASTER)
+        .env("PEPPER", crate::harness::PEPPER)
+        .env("PROVIDER_KEY", crate::harness::CANARY)
+        .env("KEY_A", crate::harness::KEY_A)
+        .env("KEY_ALL", crate::harness::KEY_ALL)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let db = dir.path().join("data").join("portcullis.db");
+    let mut found = false;
+    for _ in 0..100 {
+        if db.exists() {
+            found = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(found, "serve did not create {}", db.display());
+}
