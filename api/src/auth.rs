@@ -3,13 +3,19 @@
 //! A presented key is hashed (HMAC-SHA256 with the pepper) and looked up by hash; the
 //! plaintext is never stored or logged. The master key is compared in constant time and
 //! is never accepted on the public listener, nor a virtual key on the admin listener.
+//!
+//! Keys from the config file are looked up first (in memory), stored keys second, through a
+//! per-replica [`AuthCache`]. A found key must still be usable now (not revoked, expired or
+//! rotated out: 401) and allow the caller's address (403).
 
 use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use portcullis_storage::{KeyHash, KeyHasher, KeyStore, MAX_KEY_BYTES, VirtualKey};
 
+use crate::auth_cache::AuthCache;
 use crate::error::ApiError;
 use crate::headers;
 
@@ -19,6 +25,8 @@ pub(crate) struct Authenticator {
     hasher: KeyHasher,
     store: Arc<dyn KeyStore>,
     master: Option<KeyHash>,
+    stored: Option<Arc<dyn KeyStore>>,
+    cache: Arc<AuthCache>,
 }
 
 impl Authenticator {
@@ -32,18 +40,59 @@ impl Authenticator {
             hasher,
             store,
             master,
+            stored: None,
+            cache: Arc::new(AuthCache::new(AuthCache::TTL, AuthCache::CAPACITY)),
         }
     }
 
-    /// The virtual key presented with `req`, or 401.
+    /// Also accepts keys from `stored` (after the config keys), cached per replica.
+    pub(crate) fn with_stored(mut self, stored: Arc<dyn KeyStore>) -> Self {
+        self.stored = Some(stored);
+        self
+    }
+
+    pub(crate) fn hasher(&self) -> &KeyHasher {
+        &self.hasher
+    }
+
+    /// The auth cache, for the admin API to invalidate.
+    pub(crate) fn cache(&self) -> &AuthCache {
+        &self.cache
+    }
+
+    /// The virtual key presented with `req` if it may be used now from the caller's
+    /// address: 401 when unknown, revoked, expired or rotated out; 403 for a refused address.
     pub(crate) async fn virtual_key(&self, req: &HttpRequest) -> Result<VirtualKey, ApiError> {
         let presented = presented_key(req).ok_or(ApiError::Unauthorized)?;
         let hash = self.hasher.hash(presented);
-        match self.store.get(&hash).await {
-            Ok(Some(key)) => Ok(key),
-            Ok(None) => Err(ApiError::Unauthorized),
-            Err(_) => Err(ApiError::Internal("key store unavailable")),
+        let key = self.find(&hash).await?.ok_or(ApiError::Unauthorized)?;
+        key.usable_at(now_ms())
+            .map_err(|_| ApiError::Unauthorized)?;
+        let allowed = req
+            .peer_addr()
+            .is_some_and(|peer| key.allows_source(peer.ip()));
+        if !allowed {
+            return Err(ApiError::SourceNotAllowed);
         }
+        Ok(key)
+    }
+
+    async fn find(&self, hash: &KeyHash) -> Result<Option<VirtualKey>, ApiError> {
+        let unavailable = |_| ApiError::Internal("key store unavailable");
+        if let Some(key) = self.store.get(hash).await.map_err(unavailable)? {
+            return Ok(Some(key));
+        }
+        let Some(stored) = &self.stored else {
+            return Ok(None);
+        };
+        if let Some(key) = self.cache.get(hash, Instant::now()) {
+            return Ok(Some(key));
+        }
+        let found = stored.get(hash).await.map_err(unavailable)?;
+        if let Some(key) = &found {
+            self.cache.put(*hash, key.clone(), Instant::now());
+        }
+        Ok(found)
     }
 
     /// Whether `req` carries the master key. Always false when none is configured.
@@ -53,6 +102,13 @@ impl Authenticator {
             _ => false,
         }
     }
+}
+
+/// Unix milliseconds now.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The credential from `Authorization: Bearer <key>` or, failing that, `x-api-key`.
@@ -98,10 +154,12 @@ mod tests {
     async fn accepts_bearer_and_x_api_key() {
         let auth = authenticator();
         let req = TestRequest::default()
+            .peer_addr("127.0.0.1:1234".parse().unwrap())
             .insert_header(("authorization", "Bearer sk-virtual-key-0001"))
             .to_http_request();
         assert_eq!(auth.virtual_key(&req).await.unwrap().id.as_str(), "team");
         let req = TestRequest::default()
+            .peer_addr("127.0.0.1:1234".parse().unwrap())
             .insert_header(("x-api-key", "sk-virtual-key-0001"))
             .to_http_request();
         assert!(auth.virtual_key(&req).await.is_ok());
@@ -116,6 +174,7 @@ mod tests {
             Err(ApiError::Unauthorized)
         ));
         let req = TestRequest::default()
+            .peer_addr("127.0.0.1:1234".parse().unwrap())
             .insert_header(("authorization", "Bearer nope"))
             .to_http_request();
         assert!(matches!(
@@ -123,6 +182,7 @@ mod tests {
             Err(ApiError::Unauthorized)
         ));
         let req = TestRequest::default()
+            .peer_addr("127.0.0.1:1234".parse().unwrap())
             .insert_header(("authorization", "Basic sk-virtual-key-0001"))
             .to_http_request();
         assert!(matches!(
@@ -131,6 +191,7 @@ mod tests {
         ));
         let long = format!("Bearer {}", "a".repeat(600));
         let req = TestRequest::default()
+            .peer_addr("127.0.0.1:1234".parse().unwrap())
             .insert_header(("authorization", long))
             .to_http_request();
         assert!(presented_key(&req).is_none());
@@ -140,11 +201,13 @@ mod tests {
     async fn master_and_virtual_keys_are_disjoint() {
         let auth = authenticator();
         let master = TestRequest::default()
+            .peer_addr("127.0.0.1:1234".parse().unwrap())
             .insert_header(("authorization", "Bearer master-key-master-key-master-key-1"))
             .to_http_request();
         assert!(auth.is_master(&master));
         assert!(auth.virtual_key(&master).await.is_err());
         let virt = TestRequest::default()
+            .peer_addr("127.0.0.1:1234".parse().unwrap())
             .insert_header(("authorization", "Bearer sk-virtual-key-0001"))
             .to_http_request();
         assert!(!auth.is_master(&virt));

@@ -15,7 +15,7 @@ use secrecy::SecretString;
 
 use crate::keygen;
 use portcullis_config::{
-    Config, KeyConfig, KeyLimits, LimitsConfig, Mode, ModelAccess, ServerConfig,
+    Config, KeyConfig, KeyLimits, LimitsConfig, Mode, ModelAccess, ServerConfig, StorageConfig,
 };
 
 /// The public model name the demo serves.
@@ -68,6 +68,10 @@ pub async fn prepare(listen: SocketAddr, admin_listen: SocketAddr) -> anyhow::Re
             limits: KeyLimits::default(),
         }],
         limits: LimitsConfig::default(),
+        storage: StorageConfig::Memory,
+        pricing: Vec::new(),
+        catalogue: portcullis_engine::cost::Catalogue::builtin()?,
+        warnings: Vec::new(),
     };
     Ok(Demo {
         config,

@@ -173,18 +173,23 @@ impl Governed {
         self.admit.as_ref().map_or(&[], |a| &a.buckets)
     }
 
-    /// The request used the provider: record what it really used. Without a usage report (a
+    /// The request used the provider: record what it really used — `cost` when the serving
+    /// deployment's price gave one, else the reservation's price. Without a usage report (a
     /// stream cut before its usage chunk), the prompt estimate and `fallback_completion`
     /// tokens are charged — never nothing.
-    pub(crate) fn settle(mut self, usage: Option<Usage>, fallback_completion: u64) {
+    pub(crate) fn settle(
+        mut self,
+        usage: Option<Usage>,
+        fallback_completion: u64,
+        cost: Option<MicroUsd>,
+    ) {
         let Some(admit) = self.admit.take() else {
             return;
         };
         let usage = usage.unwrap_or_else(|| Usage::new(self.prompt_tokens, fallback_completion));
-        let cost_micro_usd = self
-            .price
-            .as_ref()
-            .map_or(MicroUsd::ZERO, |p| cost::cost(p, &usage))
+        let cost_micro_usd = cost
+            .or_else(|| self.price.as_ref().map(|p| cost::cost(p, &usage)))
+            .unwrap_or(MicroUsd::ZERO)
             .as_micros();
         let w = self.weights;
         let cached = usage.cached_tokens.min(usage.prompt_tokens);

@@ -5,6 +5,7 @@
 //! sees an actix-web type.
 
 mod auth;
+mod auth_cache;
 mod body;
 pub mod demo;
 mod error;
@@ -14,7 +15,10 @@ pub mod keygen;
 pub mod metrics;
 mod routes;
 mod server;
+mod spend;
 mod state;
+pub mod stores;
 
 pub use portcullis_config::Config;
-pub use server::{RunningGateway, StartError, StartOptions, start};
+pub use server::{RunningGateway, StartError, StartOptions, start, start_async, start_with_stores};
+pub use stores::Stores;

@@ -1,4 +1,7 @@
-//! The `portcullis` binary: `serve`, `demo`, `check-config`, `gen-key`.
+//! The `portcullis` binary: `serve`, `demo`, `check-config`, `gen-key`, and the admin CLI
+//! (`keys`, `teams`, `audit verify`).
+
+mod admin_cli;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -6,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use portcullis_api::{Config, StartOptions, demo, keygen, start};
+use portcullis_api::{Config, StartOptions, demo, keygen, start, start_async};
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +52,25 @@ enum Command {
     },
     /// Print a fresh 256-bit virtual or master key.
     GenKey,
+    /// Manage virtual keys through a running gateway's admin API.
+    Keys {
+        #[command(flatten)]
+        target: admin_cli::AdminTarget,
+        #[command(subcommand)]
+        command: admin_cli::KeysCommand,
+    },
+    /// Manage teams through a running gateway's admin API.
+    Teams {
+        #[command(flatten)]
+        target: admin_cli::AdminTarget,
+        #[command(subcommand)]
+        command: admin_cli::TeamsCommand,
+    },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: admin_cli::AuditCommand,
+    },
 }
 
 fn init_logging(format: LogFormat) {
@@ -74,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { config } => {
             let config =
                 Config::load(&config).with_context(|| format!("loading {}", config.display()))?;
-            let gateway = start(&config, options)?;
+            let gateway = start_async(&config, options).await?;
             gateway.wait().await?;
         }
         Command::Demo {
@@ -102,10 +124,20 @@ async fn main() -> anyhow::Result<()> {
                 loaded.gateway.groups.len(),
                 loaded.keys.len()
             )?;
+            for warning in &loaded.warnings {
+                writeln!(std::io::stdout().lock(), "warning: {warning}")?;
+            }
+            writeln!(
+                std::io::stdout().lock(),
+                "note: key and team budgets, rpm, tpm and max_parallel are stored but not yet enforced"
+            )?;
         }
         Command::GenKey => {
             writeln!(std::io::stdout().lock(), "{}", keygen::generate_key()?)?;
         }
+        Command::Keys { target, command } => admin_cli::keys(target, command).await?,
+        Command::Teams { target, command } => admin_cli::teams(target, command).await?,
+        Command::Audit { command } => admin_cli::audit(command).await?,
     }
     Ok(())
 }

@@ -19,6 +19,8 @@ pub const OVERHEAD: &str = "portcullis_overhead_seconds";
 pub const TIME_TO_FIRST_TOKEN: &str = "portcullis_time_to_first_token_seconds";
 pub const TOKENS_TOTAL: &str = "portcullis_tokens_total";
 pub const ERRORS_TOTAL: &str = "portcullis_errors_total";
+/// Spend records dropped because the spend writer's queue was full or closed.
+pub const SPEND_DROPPED_TOTAL: &str = "portcullis_spend_records_dropped_total";
 pub const STREAMS_INTERRUPTED_TOTAL: &str = "portcullis_streams_client_disconnected_total";
 pub const LIMIT_REJECTIONS_TOTAL: &str = "portcullis_limit_rejections_total";
 pub const LIMITER_MODE: &str = "portcullis_limiter_mode";

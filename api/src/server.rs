@@ -3,7 +3,8 @@
 //! Provider actors and the key store are created here, once, before any `HttpServer`
 //! factory runs; the factory (which runs per worker) builds only that worker's upstream
 //! clients. The admin listener is a separate server so its routes can never be reached
-//! through the public address.
+//! through the public address. Storage is opened once ([`Stores`]) and the spend writer's
+//! one task started once; stopping the gateway writes what the writer still holds.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,15 +14,20 @@ use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use portcullis_config::Config;
 use portcullis_engine::{Providers, Router, UpstreamClients};
-use portcullis_storage::{KeyHasher, KeyId, MemoryKeyStore, VirtualKey};
+use portcullis_storage::{
+    KeyHasher, KeyId, MemoryKeyStore, SpendWriter, SpendWriterConfig, SpendWriterTask,
+    StorageError, VirtualKey,
+};
 use secrecy::ExposeSecret;
 
 use crate::auth::Authenticator;
 use crate::governance::Governance;
 use crate::keygen;
 use crate::metrics;
-use crate::routes::{admin, chat, fallback, health, models};
+use crate::routes::{admin, admin_api, chat, fallback, health, models};
+use crate::spend::SpendRecorder;
 use crate::state::{AppState, RequestLimits};
+use crate::stores::Stores;
 
 /// Longest time a client may take to send the request head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -47,6 +53,10 @@ pub enum StartError {
     DuplicateKey(String),
     #[error("could not build upstream clients: {0}")]
     Upstream(#[from] portcullis_engine::EngineError),
+    #[error("could not open storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("auth.key_pepper is required with durable ({0}) storage")]
+    PepperRequired(&'static str),
 }
 
 /// Options that are not part of the config file.
@@ -64,6 +74,7 @@ pub struct RunningGateway {
     public: ServerHandle,
     admin: ServerHandle,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    spend_task: SpendWriterTask,
 }
 
 impl RunningGateway {
@@ -74,19 +85,47 @@ impl RunningGateway {
         for task in self.tasks {
             let _ = task.await;
         }
+        self.spend_task.shutdown().await;
     }
 
     /// Waits until both listeners have stopped (e.g. after a signal).
     pub async fn wait(self) -> std::io::Result<()> {
+        let mut result = Ok(());
         for task in self.tasks {
-            task.await.map_err(std::io::Error::other)??;
+            if let Err(e) = task.await.map_err(std::io::Error::other).and_then(|r| r) {
+                result = Err(e);
+            }
         }
-        Ok(())
+        self.spend_task.shutdown().await;
+        result
     }
 }
 
-/// Starts a gateway for `config`. Must be called inside an actix `System`.
+/// Starts a gateway for `config` on memory or SQLite storage (PostgreSQL needs
+/// [`start_async`]). Must be called inside an actix `System`.
 pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, StartError> {
+    let stores = Stores::open_local(&config.storage)?;
+    start_with_stores(config, options, stores)
+}
+
+/// Starts a gateway on any configured storage, PostgreSQL included.
+pub async fn start_async(
+    config: &Config,
+    options: StartOptions,
+) -> Result<RunningGateway, StartError> {
+    let stores = Stores::open(&config.storage).await?;
+    start_with_stores(config, options, stores)
+}
+
+/// Starts a gateway on storage the caller opened (tests share one database this way).
+pub fn start_with_stores(
+    config: &Config,
+    options: StartOptions,
+    stores: Stores,
+) -> Result<RunningGateway, StartError> {
+    if stores.backend != "memory" && config.key_pepper.is_none() {
+        return Err(StartError::PepperRequired(stores.backend));
+    }
     let prometheus = metrics::install();
     let pepper = match &config.key_pepper {
         Some(p) => zeroize::Zeroizing::new(p.expose_secret().as_bytes().to_vec()),
@@ -116,7 +155,12 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
             return Err(StartError::DuplicateKey(key.name.clone()));
         }
     }
-    let auth = Authenticator::new(hasher, Arc::new(store), master.as_ref().map(|m| m.as_str()));
+    let auth = Authenticator::new(hasher, Arc::new(store), master.as_ref().map(|m| m.as_str()))
+        .with_stored(Arc::clone(&stores.keys));
+    let (writer, spend_task) =
+        SpendWriter::spawn(Arc::clone(&stores.spend), SpendWriterConfig::default());
+    let spend = SpendRecorder::new(config, writer);
+    tracing::info!(backend = stores.backend, "storage opened");
     if config.master_key.is_none() {
         tracing::warn!("no master key configured: the admin listener refuses every request");
     }
@@ -162,6 +206,8 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
             .map_or(0, |d| d.as_secs()),
         metrics: prometheus,
         chat_metrics,
+        stores,
+        spend,
     });
 
     let public_state = state.clone();
@@ -212,6 +258,7 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
                     .route(web::get().to(admin::ready))
                     .default_service(web::to(fallback::method_not_allowed)),
             )
+            .configure(admin_api::configure)
             .default_service(web::to(fallback::not_found))
     })
     .workers(1)
@@ -249,5 +296,6 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
         public: public_handle,
         admin: admin_handle,
         tasks,
+        spend_task,
     })
 }

@@ -9,6 +9,8 @@ use portcullis_engine::{Providers, Router};
 use crate::auth::Authenticator;
 use crate::governance::Governance;
 use crate::metrics::ChatMetrics;
+use crate::spend::SpendRecorder;
+use crate::stores::Stores;
 
 /// Shared, immutable per-gateway state.
 #[derive(Debug)]
@@ -27,6 +29,10 @@ pub(crate) struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Pre-registered chat metric handles per model group.
     pub chat_metrics: ChatMetrics,
+    /// Keys and teams, spend and audit, opened once.
+    pub stores: Stores,
+    /// Prices per deployment and the spend log's request-path side.
+    pub spend: SpendRecorder,
 }
 
 /// Limits applied to every request body.

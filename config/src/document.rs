@@ -12,8 +12,10 @@ use crate::error::{ConfigError, Problem, Problems};
 use crate::keys::RawKey;
 use crate::limits::RawLimits;
 use crate::models::RawModel;
+use crate::pricing::{RawPrice, catalogue, unpriced_warnings};
 use crate::providers::RawProvider;
 use crate::server::RawServer;
+use crate::storage::RawStorage;
 use crate::{Config, Mode};
 
 #[derive(Deserialize)]
@@ -33,6 +35,10 @@ pub(crate) struct RawConfig {
     pub(crate) keys: Option<Vec<RawKey>>,
     #[serde(default)]
     pub(crate) limits: Option<RawLimits>,
+    #[serde(default)]
+    pub(crate) storage: Option<RawStorage>,
+    #[serde(default)]
+    pub(crate) pricing: Option<Vec<RawPrice>>,
 }
 
 /// Validates `raw` and resolves its secrets; every problem is reported at once.
@@ -56,6 +62,22 @@ pub(crate) fn validate(
         master_key.as_ref(),
     );
     let limits = check.limits(raw.limits.unwrap_or_default(), &model_names);
+    let storage = check.storage(raw.storage.unwrap_or_default());
+    if storage.is_durable() && key_pepper.is_none() {
+        check.problem::<()>(
+            "auth.key_pepper",
+            None,
+            "is required when storage is durable (sqlite or postgres): keys are stored as HMAC(pepper, key); set it to a secret reference (env:NAME or file:PATH), or use `storage: { backend: memory }`",
+        );
+    }
+    let pricing = check.pricing(raw.pricing.unwrap_or_default());
+    let catalogue = match catalogue(&pricing) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            check.problem::<()>("pricing", None, format!("built-in price list: {e}"));
+            None
+        }
+    };
     if !check.problems.is_empty() {
         return Err(ConfigError::Invalid(Problems(check.problems)));
     }
@@ -69,6 +91,10 @@ pub(crate) fn validate(
             column: None,
         }])));
     };
+    let Some(catalogue) = catalogue else {
+        return Err(ConfigError::Invalid(Problems(Vec::new())));
+    };
+    let warnings = unpriced_warnings(&groups, &catalogue);
     Ok(Config {
         mode,
         server,
@@ -77,5 +103,9 @@ pub(crate) fn validate(
         gateway: GatewaySpec { providers, groups },
         keys,
         limits,
+        storage,
+        pricing,
+        catalogue,
+        warnings,
     })
 }

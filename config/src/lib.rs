@@ -21,9 +21,11 @@ mod error;
 mod keys;
 mod limits;
 mod models;
+mod pricing;
 mod providers;
 mod secret;
 mod server;
+mod storage;
 mod yaml;
 
 #[cfg(test)]
@@ -43,8 +45,10 @@ pub use keys::{KeyConfig, KeyLimits};
 pub use limits::{LimiterBackend, LimitsConfig, RedisConfig};
 /// Which model groups a virtual key may use; the storage type, so config and key store agree.
 pub use portcullis_storage::ModelAccess;
+pub use pricing::PriceOverride;
 pub use secret::{MAX_SECRET_FILE_BYTES, SecretError, SecretRef, process_env};
 pub use server::ServerConfig;
+pub use storage::StorageConfig;
 
 /// Largest config document accepted, in bytes.
 pub const MAX_CONFIG_BYTES: usize = 16 * 1024 * 1024;
@@ -74,6 +78,15 @@ pub struct Config {
     pub keys: Vec<KeyConfig>,
     /// Where and how rate limits and budgets are enforced.
     pub limits: LimitsConfig,
+    /// Where keys, teams, spend and audit live; SQLite at a default path when unset.
+    pub storage: StorageConfig,
+    /// Configured prices per upstream model (already folded into `catalogue`).
+    pub pricing: Vec<PriceOverride>,
+    /// The built-in price list with `pricing` searched first.
+    pub catalogue: portcullis_engine::cost::Catalogue,
+    /// Things worth an operator's attention that do not stop the gateway (unpriced
+    /// deployments); `check-config` prints them.
+    pub warnings: Vec<String>,
 }
 
 impl Config {

@@ -22,6 +22,17 @@ pub(crate) enum ApiError {
     Unauthorized,
     #[error("this key may not use model `{0}`")]
     ModelNotAllowed(String),
+    #[error("this key may not be used from this address")]
+    SourceNotAllowed,
+    #[error("{message}")]
+    InvalidRequest {
+        message: String,
+        param: Option<&'static str>,
+    },
+    #[error("{0} not found")]
+    Missing(&'static str),
+    #[error("{0} already exists")]
+    Conflict(&'static str),
     #[error("no route for this path")]
     NotFound,
     #[error("method not allowed on this path")]
@@ -58,6 +69,10 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => "unauthorized",
             ApiError::ModelNotAllowed(_) => "model_not_allowed",
+            ApiError::SourceNotAllowed => "source_not_allowed",
+            ApiError::InvalidRequest { .. } => "invalid_request",
+            ApiError::Missing(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
@@ -118,6 +133,16 @@ impl ApiError {
                 Some("model"),
                 self.to_string(),
             ),
+            ApiError::SourceNotAllowed => ("permission_error", Some(kind), None, self.to_string()),
+            ApiError::InvalidRequest { param, .. } => (
+                "invalid_request_error",
+                Some(kind),
+                *param,
+                self.to_string(),
+            ),
+            ApiError::Missing(_) | ApiError::Conflict(_) => {
+                ("invalid_request_error", Some(kind), None, self.to_string())
+            }
             ApiError::NotFound | ApiError::MethodNotAllowed => {
                 ("invalid_request_error", Some(kind), None, self.to_string())
             }
@@ -195,6 +220,34 @@ fn limit_name(kind: &str) -> &'static str {
     }
 }
 
+impl ApiError {
+    /// A 400 with a message and, where one field is at fault, its name.
+    pub(crate) fn invalid(message: impl Into<String>, param: Option<&'static str>) -> Self {
+        ApiError::InvalidRequest {
+            message: message.into(),
+            param,
+        }
+    }
+}
+
+impl From<portcullis_storage::StorageError> for ApiError {
+    /// Client faults keep their meaning; a store that failed is an internal error, logged
+    /// by kind only.
+    fn from(e: portcullis_storage::StorageError) -> Self {
+        use portcullis_storage::StorageError as S;
+        match e {
+            S::NotFound(what) => ApiError::Missing(what),
+            S::Conflict(what) => ApiError::Conflict(what),
+            S::Invalid(why) => ApiError::invalid(why, None),
+            S::InvalidId(id) => ApiError::invalid(id.to_string(), None),
+            other => {
+                tracing::error!(kind = other.kind(), "storage failed: {other}");
+                ApiError::Internal("storage failed")
+            }
+        }
+    }
+}
+
 fn truncate(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()
 }
@@ -203,7 +256,10 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::ModelNotAllowed(_) => StatusCode::FORBIDDEN,
+            ApiError::ModelNotAllowed(_) | ApiError::SourceNotAllowed => StatusCode::FORBIDDEN,
+            ApiError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Missing(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

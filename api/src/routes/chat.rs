@@ -1,6 +1,8 @@
 //! `POST /v1/chat/completions`: authenticate, read and validate the body, check the key may
 //! use the model, hand the request to the engine, and map the reply to JSON or SSE.
-//! Metrics are recorded here and errors logged here, once.
+//! Metrics are recorded here and errors logged here, once. Every request that got past
+//! authentication leaves one spend record (failures included); a JSON answer carries its
+//! cost in `x-portcullis-cost-usd`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,7 +19,12 @@ use crate::error::openai::OpenAiSse;
 use crate::governance::{self, Governed};
 use crate::headers;
 use crate::metrics::{self, ModelMetrics, ROUTE_CHAT};
+use crate::spend::{Caller, Outcome};
 use crate::state::AppState;
+use portcullis_engine::cost::MicroUsd;
+
+/// Longest model name kept in a spend record for a request that named no configured model.
+const MAX_RECORDED_MODEL_CHARS: usize = 256;
 
 pub(crate) async fn completions(
     req: HttpRequest,
@@ -30,6 +37,8 @@ pub(crate) async fn completions(
     let mut labels = Labels {
         metrics: state.chat_metrics.unrouted().clone(),
         stream: false,
+        caller: None,
+        model: None,
     };
     let mut response = match serve(
         &req,
@@ -51,6 +60,19 @@ pub(crate) async fn completions(
                 .request(labels.stream, status, started.elapsed());
             metrics::error(ROUTE_CHAT, err.kind());
             log_error(&err, &request_id, status, labels.metrics.model());
+            if let Some(caller) = &labels.caller {
+                state.spend.record(
+                    caller,
+                    Outcome {
+                        request_id: &request_id,
+                        model_group: labels.model.as_deref().unwrap_or_default(),
+                        deployment: None,
+                        usage: None,
+                        latency: started.elapsed(),
+                        status,
+                    },
+                );
+            }
             response
         }
     };
@@ -66,22 +88,36 @@ pub(crate) async fn completions(
 struct Labels {
     metrics: Arc<ModelMetrics>,
     stream: bool,
+    /// Known once the key is accepted.
+    caller: Option<Caller>,
+    /// The model the body asked for.
+    model: Option<String>,
 }
 
 async fn serve(
     req: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
+    state: &web::Data<AppState>,
     clients: &UpstreamClients,
     started: Instant,
     labels: &mut Labels,
     request_id: &str,
 ) -> Result<HttpResponse, ApiError> {
     let key = state.auth.virtual_key(req).await?;
+    labels.caller = Some(Caller {
+        key: key.id.clone(),
+        team: key.team.clone(),
+    });
     let body = read_json_body(req, payload, state.limits).await?;
     let mut chat =
         ChatRequest::parse(&body, state.limits.max_json_depth).map_err(EngineError::from)?;
     labels.stream = chat.is_stream();
+    labels.model = Some(
+        chat.model()
+            .chars()
+            .take(MAX_RECORDED_MODEL_CHARS)
+            .collect(),
+    );
     if !key.models.allows(chat.model()) {
         return Err(ApiError::ModelNotAllowed(chat.model().to_owned()));
     }
@@ -105,11 +141,29 @@ async fn serve(
                 m.tokens(usage.prompt_tokens, usage.completion_tokens);
             }
             let mut response = HttpResponse::Ok();
+            response.content_type("application/json");
+            let cost = usage.and_then(|u| state.spend.cost(lease.deployment, &u));
+            if let Some(cost) = cost {
+                response.insert_header((headers::COST_USD, cost.to_string()));
+            }
             if let Some(governed) = governed {
                 governance::rate_limit_headers(&mut response, governed.buckets());
-                governed.settle(usage, 0);
+                governed.settle(usage, 0, cost);
             }
-            Ok(response.content_type("application/json").body(body))
+            if let Some(caller) = &labels.caller {
+                state.spend.record(
+                    caller,
+                    Outcome {
+                        request_id,
+                        model_group: chat.model(),
+                        deployment: Some((lease.deployment, &lease.upstream_model)),
+                        usage,
+                        latency: total,
+                        status: 200,
+                    },
+                );
+            }
+            Ok(response.body(body))
         }
         ChatReply::Stream(mut stream) => {
             let m = labels.metrics.clone();
@@ -118,9 +172,29 @@ async fn serve(
             if let Some(governed) = &governed {
                 governance::rate_limit_headers(&mut response, governed.buckets());
             }
+            let lease = stream.lease().clone();
+            let spend_state = state.clone();
+            let caller = labels.caller.clone();
+            let model = chat.model().to_owned();
             stream.on_finish(move |summary| {
                 if let Some(governed) = governed {
-                    settle_stream(governed, &summary);
+                    let cost = summary
+                        .usage
+                        .and_then(|u| spend_state.spend.cost(lease.deployment, &u));
+                    settle_stream(governed, &summary, cost);
+                }
+                if let Some(caller) = &caller {
+                    spend_state.spend.record(
+                        caller,
+                        Outcome {
+                            request_id: &request_id,
+                            model_group: &model,
+                            deployment: Some((lease.deployment, &lease.upstream_model)),
+                            usage: summary.usage,
+                            latency: started.elapsed(),
+                            status: 200,
+                        },
+                    );
                 }
                 finish_stream(&m, &request_id, started, summary);
             });
@@ -135,11 +209,11 @@ async fn serve(
 /// Settles a finished stream with its true usage; a stream that failed before anything reached
 /// the client releases its reservation; one cut after that is charged its prompt estimate and
 /// one token per event relayed.
-fn settle_stream(governed: Governed, summary: &StreamSummary) {
+fn settle_stream(governed: Governed, summary: &StreamSummary, cost: Option<MicroUsd>) {
     if summary.usage.is_none() && summary.first_forwarded.is_none() {
         drop(governed);
     } else {
-        governed.settle(summary.usage, summary.events);
+        governed.settle(summary.usage, summary.events, cost);
     }
 }
 

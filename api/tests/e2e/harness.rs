@@ -15,6 +15,8 @@ pub(crate) const KEY_A: &str = "sk-test-team-a-000000000000000001";
 /// A key allowed every model.
 pub(crate) const KEY_ALL: &str = "sk-test-team-all-0000000000000002";
 pub(crate) const MASTER: &str = "master-key-for-tests-0123456789abcdef";
+/// The pepper of gateways on durable storage.
+pub(crate) const PEPPER: &str = "pepper-for-tests-0123456789abcdef0123";
 
 /// Every log line written by any gateway in this test process.
 pub(crate) fn captured_logs() -> String {
@@ -53,6 +55,8 @@ fn init_log_capture() {
 pub(crate) fn config_yaml(mock_url: &str) -> String {
     format!(
         r#"
+storage:
+  backend: memory
 server:
   listen: 127.0.0.1:0
   admin_listen: 127.0.0.1:0
@@ -94,6 +98,7 @@ pub(crate) fn fake_env(name: &str) -> Option<String> {
         "PROVIDER_KEY" => Some(CANARY.to_owned()),
         "KEY_A" => Some(KEY_A.to_owned()),
         "KEY_ALL" => Some(KEY_ALL.to_owned()),
+        "PEPPER" => Some(PEPPER.to_owned()),
         _ => None,
     }
 }
@@ -112,13 +117,23 @@ impl Harness {
     }
 
     pub(crate) async fn start_with(options: MockOptions) -> Harness {
-        Self::start_configured(options, |yaml| yaml).await
+        Self::start_from(options, config_yaml, None).await
     }
 
     /// Starts with the standard config after `edit` (e.g. to add a `limits:` section).
     pub(crate) async fn start_configured(
         options: MockOptions,
         edit: impl FnOnce(String) -> String,
+    ) -> Harness {
+        Self::start_from(options, |url| edit(config_yaml(url)), None).await
+    }
+
+    /// A gateway from the YAML `yaml` makes of the mock's URL, on `stores` if given (else on
+    /// the storage the YAML names).
+    pub(crate) async fn start_from(
+        options: MockOptions,
+        yaml: impl FnOnce(&str) -> String,
+        stores: Option<portcullis_api::Stores>,
     ) -> Harness {
         init_log_capture();
         let mock = MockUpstream::start(MockOptions {
@@ -127,14 +142,14 @@ impl Harness {
         })
         .await
         .unwrap();
-        let config =
-            Config::from_yaml_str(&edit(config_yaml(&mock.base_url())), &fake_env).unwrap();
-        let gateway = portcullis_api::start(
-            &config,
-            StartOptions {
-                handle_signals: false,
-            },
-        )
+        let config = Config::from_yaml_str(&yaml(&mock.base_url()), &fake_env).unwrap();
+        let options = StartOptions {
+            handle_signals: false,
+        };
+        let gateway = match stores {
+            Some(stores) => portcullis_api::start_with_stores(&config, options, stores),
+            None => portcullis_api::start(&config, options),
+        }
         .unwrap();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -4,12 +4,18 @@
 // Test-only crate: helpers outside #[test] fns may unwrap and panic like the tests do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin_cli;
+mod admin_keys;
+mod admin_openapi;
 mod auth;
 mod boundary;
 mod harness;
+mod keys_harness;
 mod limits;
 mod limits_redis;
 mod metrics;
+mod postgres_shared;
 mod secrets;
+mod spend_audit;
 mod streaming;
 mod upstream_errors;

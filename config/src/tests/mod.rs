@@ -4,6 +4,7 @@
 //! one test per validation rule.
 
 mod rules;
+mod storage;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -35,6 +36,8 @@ fn default_env() -> impl Fn(&str) -> Option<String> {
 }
 
 pub(super) const VALID: &str = r#"
+storage:
+  backend: memory
 server:
   listen: 127.0.0.1:0
   max_json_depth: 32
@@ -281,7 +284,7 @@ fn load_reads_a_file_and_reports_a_missing_one_by_path() {
     writeln!(key, "file-key-0123456789abcdef").unwrap();
     let path = dir.path().join("config.yaml");
     let text = format!(
-        "providers:\n  - {{ name: local, vendor: ollama, allow_private_network: true }}\n\
+        "storage: {{ backend: memory }}\nproviders:\n  - {{ name: local, vendor: ollama, allow_private_network: true }}\n\
          models:\n  - {{ name: m, deployments: [{{ provider: local, model: llama3 }}] }}\n\
          keys:\n  - {{ name: k, key: \"file:{}\", models: [m] }}\n",
         key.path().display()

@@ -1,0 +1,93 @@
+//! Cost and spend on the request path: each deployment's price, resolved once at start-up,
+//! and one spend record per request handed to the [`SpendWriter`] without waiting.
+//!
+//! A record carries who (key, team), what (model group, upstream model, tokens), how much
+//! (integer micro-USD, or flagged unpriced), how long and how it ended; never a body. A full
+//! queue drops the record and counts it in `portcullis_spend_records_dropped_total`.
+
+use std::time::Duration;
+
+use portcullis_config::Config;
+use portcullis_engine::cost::{MicroUsd, Price, cost};
+use portcullis_engine::{DeploymentId, Usage};
+use portcullis_storage::{KeyId, SpendRecord, SpendWriter, TeamId};
+
+use crate::auth::now_ms;
+use crate::metrics::SPEND_DROPPED_TOTAL;
+
+/// Prices by deployment and the writer's request-path side.
+#[derive(Debug)]
+pub(crate) struct SpendRecorder {
+    /// Indexed by `DeploymentId`, in the router's order (groups, then their deployments).
+    prices: Vec<Option<Price>>,
+    writer: SpendWriter,
+}
+
+/// Who made a request, once authenticated.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub key: KeyId,
+    pub team: Option<TeamId>,
+}
+
+/// What a finished request did.
+#[derive(Debug)]
+pub(crate) struct Outcome<'a> {
+    pub request_id: &'a str,
+    pub model_group: &'a str,
+    pub deployment: Option<(DeploymentId, &'a str)>,
+    pub usage: Option<Usage>,
+    pub latency: Duration,
+    pub status: u16,
+}
+
+impl SpendRecorder {
+    /// Resolves every deployment's price from the catalogue (config overrides first).
+    pub(crate) fn new(config: &Config, writer: SpendWriter) -> Self {
+        let prices = config
+            .gateway
+            .groups
+            .iter()
+            .flat_map(|g| g.deployments.iter())
+            .map(|d| config.catalogue.price(&d.upstream_model).copied())
+            .collect();
+        Self { prices, writer }
+    }
+
+    /// The cost of `usage` on `deployment`, `None` when it has no price.
+    pub(crate) fn cost(&self, deployment: DeploymentId, usage: &Usage) -> Option<MicroUsd> {
+        let price = self.prices.get(deployment.index())?.as_ref()?;
+        Some(cost(price, usage))
+    }
+
+    /// Queues one record; never waits.
+    pub(crate) fn record(&self, caller: &Caller, outcome: Outcome<'_>) {
+        let usage = outcome.usage.unwrap_or_default();
+        let priced = outcome.deployment.and_then(|(d, _)| self.cost(d, &usage));
+        let record = SpendRecord {
+            time_ms: now_ms(),
+            request_id: outcome.request_id.to_owned(),
+            key: caller.key.clone(),
+            team: caller.team.clone(),
+            model_group: outcome.model_group.to_owned(),
+            deployment: outcome
+                .deployment
+                .map_or_else(String::new, |(_, model)| model.to_owned()),
+            tokens_in: clamp(usage.prompt_tokens),
+            tokens_out: clamp(usage.completion_tokens),
+            tokens_cached: clamp(usage.cached_tokens),
+            tokens_cache_write: clamp(usage.cache_write_tokens),
+            cost_micro_usd: priced.map_or(0, |c| i64::try_from(c.as_micros()).unwrap_or(i64::MAX)),
+            unpriced: priced.is_none() && outcome.deployment.is_some(),
+            latency_ms: u32::try_from(outcome.latency.as_millis()).unwrap_or(u32::MAX),
+            status: outcome.status,
+        };
+        if !self.writer.try_record(record) {
+            metrics::counter!(SPEND_DROPPED_TOTAL).increment(1);
+        }
+    }
+}
+
+fn clamp(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,67 @@
+//! Two gateways sharing one PostgreSQL database write one audit chain, and a key created
+//! through one works on the other. Skipped loudly without a server, unless
+//! `PORTCULLIS_REQUIRE_SERVICES=1`.
+
+use portcullis_api::Stores;
+use portcullis_loadtest::mock::MockOptions;
+use portcullis_storage::postgres::PostgresStorage;
+use portcullis_storage::testing::postgres::TestDatabase;
+use serde_json::json;
+
+use crate::harness::Harness;
+use crate::keys_harness::durable_yaml;
+
+async fn gateway_on(db: &TestDatabase) -> Harness {
+    let storage = PostgresStorage::from_config(db.config().clone(), 4)
+        .await
+        .unwrap();
+    Harness::start_from(
+        MockOptions::default(),
+        |url| durable_yaml(url, "  backend: memory"),
+        Some(Stores::postgres(&storage)),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn two_gateways_sharing_postgres_write_one_valid_audit_chain() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let (a, b) = (gateway_on(&db).await, gateway_on(&db).await);
+    let mut tasks = Vec::new();
+    for (i, h) in [&a, &b].into_iter().enumerate() {
+        for j in 0..10 {
+            tasks.push(h.admin(
+                "POST",
+                "/admin/teams",
+                Some(json!({"id": format!("t{i}-{j}")})),
+            ));
+        }
+    }
+    for (status, body) in futures_util::future::join_all(tasks).await {
+        assert_eq!(status, 201, "{body}");
+    }
+    let (id, key) = a.create_key(json!({})).await;
+    assert_eq!(
+        b.chat_status(&key, "gpt-test").await,
+        200,
+        "key created on A works on B"
+    );
+    let (status, _) = b
+        .admin("POST", &format!("/admin/keys/{id}/revoke"), None)
+        .await;
+    assert_eq!(status, 200);
+    let storage = PostgresStorage::from_config(db.config().clone(), 2)
+        .await
+        .unwrap();
+    let log = storage.audit_log();
+    let checked = portcullis_storage::verify_log(&log).await.unwrap();
+    assert_eq!(
+        checked,
+        Ok(22),
+        "20 teams, one key create, one revoke, one chain"
+    );
+    a.stop().await;
+    b.stop().await;
+}
