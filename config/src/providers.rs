@@ -201,10 +201,10 @@ impl Checker<'_> {
             return spec;
         }
         let raw_value = raw.value;
-        if let Some(version) = &raw_value.version {
-            if self.header_token(&format!("{path}.anthropic.version"), version) {
-                spec.version = version.value.clone();
-            }
+        if let Some(version) = &raw_value.version
+            && self.header_token(&format!("{path}.anthropic.version"), version)
+        {
+            spec.version = version.value.clone();
         }
         for (i, beta) in raw_value.beta.iter().enumerate() {
             if self.header_token(&format!("{path}.anthropic.beta[{i}]"), beta) {
