@@ -23,6 +23,9 @@ pub const STREAMS_INTERRUPTED_TOTAL: &str = "portcullis_streams_client_disconnec
 
 /// Route label of chat completions.
 pub const ROUTE_CHAT: &str = "chat_completions";
+/// Route label of the Anthropic Messages ingress (errors; per-model handles are shared with
+/// chat completions, which serve the same models).
+pub const ROUTE_MESSAGES: &str = "messages";
 
 /// Model label for requests that named no configured model.
 pub const UNROUTED: &str = "_unrouted";

@@ -19,7 +19,7 @@ use secrecy::ExposeSecret;
 use crate::auth::Authenticator;
 use crate::keygen;
 use crate::metrics;
-use crate::routes::{admin, chat, fallback, health, models};
+use crate::routes::{admin, chat, fallback, health, messages, models};
 use crate::state::{AppState, RequestLimits};
 
 /// Longest time a client may take to send the request head.
@@ -162,6 +162,16 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
             .service(
                 web::resource("/v1/chat/completions")
                     .route(web::post().to(chat::completions))
+                    .default_service(web::to(fallback::method_not_allowed)),
+            )
+            .service(
+                web::resource("/v1/messages")
+                    .route(web::post().to(messages::create))
+                    .default_service(web::to(fallback::method_not_allowed)),
+            )
+            .service(
+                web::resource("/v1/messages/count_tokens")
+                    .route(web::post().to(messages::count_tokens))
                     .default_service(web::to(fallback::method_not_allowed)),
             )
             .service(

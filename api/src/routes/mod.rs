@@ -2,6 +2,8 @@
 
 pub(crate) mod admin;
 pub(crate) mod chat;
+mod edge;
 pub(crate) mod fallback;
 pub(crate) mod health;
+pub(crate) mod messages;
 pub(crate) mod models;

@@ -133,19 +133,21 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// A request Anthropic cannot take, as the client's 400.
-pub(crate) fn request_error(e: TranslateError) -> EngineError {
-    let field = match &e {
-        TranslateError::MissingField(f)
-        | TranslateError::Unsupported(f)
-        | TranslateError::UnknownField(f) => f.clone(),
-        TranslateError::InvalidField { field, .. } => field.clone(),
-    };
-    EngineError::Request(RequestError::Untranslatable {
-        kind: e.kind(),
-        field,
-        message: e.to_string(),
-    })
+/// A request one dialect cannot express in the other: the client's 400, naming the field.
+impl From<TranslateError> for RequestError {
+    fn from(e: TranslateError) -> Self {
+        let field = match &e {
+            TranslateError::MissingField(f)
+            | TranslateError::Unsupported(f)
+            | TranslateError::UnknownField(f) => f.clone(),
+            TranslateError::InvalidField { field, .. } => field.clone(),
+        };
+        RequestError::Untranslatable {
+            kind: e.kind(),
+            field,
+            message: e.to_string(),
+        }
+    }
 }
 
 /// An Anthropic error response → the error the gateway acts on. Only a client-caused error
@@ -184,8 +186,8 @@ impl ProviderAdapter for AnthropicAdapter {
         request: &ChatRequest,
         upstream_model: &str,
     ) -> Result<UpstreamRequest, EngineError> {
-        let body =
-            build_request(request.body(), upstream_model, &self.options).map_err(request_error)?;
+        let body = build_request(request.body(), upstream_model, &self.options)
+            .map_err(RequestError::from)?;
         Ok(self.upstream(body))
     }
 
