@@ -4,6 +4,7 @@
 // Test-only crate: helpers outside #[test] fns may unwrap and panic like the tests do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod anthropic;
 mod auth;
 mod boundary;
 mod harness;
