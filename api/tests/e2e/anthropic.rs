@@ -137,11 +137,10 @@ async fn openai_client_reaches_an_anthropic_provider_with_its_credential_and_ver
     assert_eq!(body["object"], "chat.completion");
     assert_eq!(body["choices"][0]["message"]["role"], "assistant");
     assert!(
-        body["choices"][0]["message"]["content"]
+        !body["choices"][0]["message"]["content"]
             .as_str()
             .unwrap()
-            .len()
-            > 0
+            .is_empty()
     );
     assert_eq!(body["choices"][0]["finish_reason"], "stop");
     assert_eq!(body["usage"]["prompt_tokens_details"]["cached_tokens"], 3);
