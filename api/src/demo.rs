@@ -1,8 +1,10 @@
 //! `portcullis demo`: a working gateway with no provider account and no config file.
 //!
-//! Starts the mock upstream from `portcullis-loadtest` in-process as the only provider,
-//! generates a demo virtual key and master key, and prints a curl command and an OpenAI SDK
-//! snippet that work as printed. Nothing is written to disk.
+//! Starts the mock upstream from `portcullis-loadtest` in-process, behind two providers: one
+//! speaking OpenAI's dialect (model [`DEMO_MODEL`]) and one speaking Anthropic's Messages API
+//! (model [`DEMO_CLAUDE_MODEL`]), so both translations can be tried. When a request offers
+//! tools, the mock calls the first one. Generates a demo virtual key and master key, and
+//! prints a curl command and SDK snippets that work as printed. Nothing is written to disk.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -10,7 +12,7 @@ use std::time::Duration;
 
 use portcullis_engine::provider::Vendor;
 use portcullis_engine::{DeploymentSpec, GatewaySpec, ProviderSpec};
-use portcullis_loadtest::mock::{MockOptions, MockUpstream};
+use portcullis_loadtest::mock::{Behaviour, MockOptions, MockUpstream, ToolCall};
 use secrecy::SecretString;
 
 use crate::keygen;
@@ -18,8 +20,10 @@ use portcullis_config::{
     Config, KeyConfig, KeyLimits, LimitsConfig, Mode, ModelAccess, ServerConfig, StorageConfig,
 };
 
-/// The public model name the demo serves.
+/// The public model name the demo serves through an OpenAI-dialect provider.
 pub const DEMO_MODEL: &str = "demo-model";
+/// The public model name the demo serves through an Anthropic-dialect provider.
+pub const DEMO_CLAUDE_MODEL: &str = "demo-claude";
 
 /// What the demo started, and the credentials to use it.
 #[derive(Debug)]
@@ -34,6 +38,13 @@ pub struct Demo {
 pub async fn prepare(listen: SocketAddr, admin_listen: SocketAddr) -> anyhow::Result<Demo> {
     let mock = MockUpstream::start(MockOptions {
         record: false,
+        default: Behaviour {
+            tool_calls: vec![ToolCall {
+                name: None,
+                arguments: serde_json::json!({ "city": "Paris" }),
+            }],
+            ..Behaviour::default()
+        },
         ..MockOptions::default()
     })
     .await?;
@@ -47,6 +58,20 @@ pub async fn prepare(listen: SocketAddr, admin_listen: SocketAddr) -> anyhow::Re
     gateway.group(
         DEMO_MODEL,
         vec![DeploymentSpec::new(mock_provider, "mock-model")],
+    );
+    // The mock accepts any `x-api-key`; a fresh random one stands in for a real credential.
+    let anthropic_provider = gateway.provider(
+        ProviderSpec::new(
+            "mock-anthropic",
+            Vendor::Anthropic,
+            mock.base_url().parse()?,
+        )
+        .credential(&keygen::generate_key()?)
+        .allow_private_network(),
+    );
+    gateway.group(
+        DEMO_CLAUDE_MODEL,
+        vec![DeploymentSpec::new(anthropic_provider, "mock-claude")],
     );
     let config = Config {
         mode: Mode::Development,
@@ -97,6 +122,11 @@ pub fn print_banner(
     writeln!(out, "  OpenAI-compatible base URL: http://{public}/v1")?;
     writeln!(out, "  demo virtual key:           {key}")?;
     writeln!(out, "  model:                      {DEMO_MODEL}")?;
+    writeln!(out, "  Anthropic base URL:         http://{public}")?;
+    writeln!(
+        out,
+        "  Anthropic-dialect model:    {DEMO_CLAUDE_MODEL} (any route, any client SDK)"
+    )?;
     writeln!(
         out,
         "  metrics (admin listener):   curl -H 'Authorization: Bearer {}' http://{admin}/metrics",
@@ -125,6 +155,21 @@ pub fn print_banner(
         "  reply = client.chat.completions.create(model=\"{DEMO_MODEL}\", messages=[{{\"role\": \"user\", \"content\": \"Hello\"}}])"
     )?;
     writeln!(out, "  print(reply.choices[0].message.content)")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Or with the Anthropic Python SDK (pip install anthropic), on /v1/messages:"
+    )?;
+    writeln!(out, "  from anthropic import Anthropic")?;
+    writeln!(
+        out,
+        "  client = Anthropic(base_url=\"http://{public}\", api_key=\"{key}\")"
+    )?;
+    writeln!(
+        out,
+        "  reply = client.messages.create(model=\"{DEMO_CLAUDE_MODEL}\", max_tokens=256, messages=[{{\"role\": \"user\", \"content\": \"Hello\"}}])"
+    )?;
+    writeln!(out, "  print(reply.content[0].text)")?;
     writeln!(out)?;
     writeln!(out, "Press Ctrl-C to stop.")?;
     out.flush()

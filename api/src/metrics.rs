@@ -27,6 +27,9 @@ pub const LIMITER_MODE: &str = "portcullis_limiter_mode";
 
 /// Route label of chat completions.
 pub const ROUTE_CHAT: &str = "chat_completions";
+/// Route label of the Anthropic Messages ingress (errors; per-model handles are shared with
+/// chat completions, which serve the same models).
+pub const ROUTE_MESSAGES: &str = "messages";
 
 /// Model label for requests that named no configured model.
 pub const UNROUTED: &str = "_unrouted";

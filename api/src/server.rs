@@ -24,7 +24,7 @@ use crate::auth::Authenticator;
 use crate::governance::Governance;
 use crate::keygen;
 use crate::metrics;
-use crate::routes::{admin, admin_api, chat, fallback, health, models};
+use crate::routes::{admin, admin_api, chat, fallback, health, messages, models};
 use crate::spend::SpendRecorder;
 use crate::state::{AppState, RequestLimits};
 use crate::stores::Stores;
@@ -224,6 +224,16 @@ pub fn start_with_stores(
             .service(
                 web::resource("/v1/chat/completions")
                     .route(web::post().to(chat::completions))
+                    .default_service(web::to(fallback::method_not_allowed)),
+            )
+            .service(
+                web::resource("/v1/messages")
+                    .route(web::post().to(messages::create))
+                    .default_service(web::to(fallback::method_not_allowed)),
+            )
+            .service(
+                web::resource("/v1/messages/count_tokens")
+                    .route(web::post().to(messages::count_tokens))
                     .default_service(web::to(fallback::method_not_allowed)),
             )
             .service(

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use portcullis_engine::provider::Vendor;
-use portcullis_engine::spec::{ProviderSpec, UpstreamTimeouts};
+use portcullis_engine::spec::{AnthropicSpec, ProviderSpec, UpstreamTimeouts};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
@@ -20,6 +20,10 @@ pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = ProviderSpec::DEFAULT_MAX_R
 pub(crate) const DEFAULT_MAX_EVENT_BYTES: usize = ProviderSpec::DEFAULT_MAX_EVENT_BYTES;
 /// Upper bound for both response and event caps.
 pub(crate) const MAX_UPSTREAM_BYTES: usize = 1024 * 1024 * 1024;
+/// Upper bound for `anthropic.default_max_tokens`.
+const MAX_DEFAULT_MAX_TOKENS: usize = 1_000_000;
+/// Longest `anthropic.version` or `anthropic.beta` entry, in characters.
+const MAX_HEADER_TOKEN_CHARS: usize = 64;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +43,24 @@ pub(crate) struct RawProvider {
     pub(crate) max_event_bytes: Option<Spanned<usize>>,
     #[serde(default)]
     pub(crate) timeouts: Option<RawTimeouts>,
+    /// Settings of the Anthropic dialect; refused for other vendors.
+    #[serde(default)]
+    pub(crate) anthropic: Option<Spanned<RawAnthropic>>,
+}
+
+/// `anthropic:` under a provider of vendor `anthropic`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAnthropic {
+    /// The `anthropic-version` header; default `2023-06-01`.
+    #[serde(default)]
+    pub(crate) version: Option<Spanned<String>>,
+    /// `anthropic-beta` values; none are sent unless listed here.
+    #[serde(default)]
+    pub(crate) beta: Vec<Spanned<String>>,
+    /// `max_tokens` for OpenAI requests that set none; default 4096.
+    #[serde(default)]
+    pub(crate) default_max_tokens: Option<Spanned<usize>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -147,6 +169,7 @@ impl Checker<'_> {
             MAX_UPSTREAM_BYTES,
         );
         let timeouts = self.timeouts(path, raw.timeouts.unwrap_or_default());
+        let anthropic = self.anthropic(path, raw.vendor, raw.anthropic);
         if self.problems.len() > before {
             return None;
         }
@@ -159,7 +182,61 @@ impl Checker<'_> {
             allow_private_network: raw.allow_private_network,
             max_response_bytes,
             max_event_bytes,
+            anthropic,
         })
+    }
+
+    /// The Anthropic settings: header-safe tokens only, and only for vendor `anthropic`.
+    fn anthropic(
+        &mut self,
+        path: &str,
+        vendor: Vendor,
+        raw: Option<Spanned<RawAnthropic>>,
+    ) -> AnthropicSpec {
+        let mut spec = AnthropicSpec::default();
+        let Some(raw) = raw else { return spec };
+        if vendor != Vendor::Anthropic {
+            let why = format!("applies only to vendor anthropic, not {}", vendor.as_str());
+            self.problem(format!("{path}.anthropic"), Some(&raw), why);
+            return spec;
+        }
+        let raw_value = raw.value;
+        if let Some(version) = &raw_value.version
+            && self.header_token(&format!("{path}.anthropic.version"), version)
+        {
+            spec.version = version.value.clone();
+        }
+        for (i, beta) in raw_value.beta.iter().enumerate() {
+            if self.header_token(&format!("{path}.anthropic.beta[{i}]"), beta) {
+                spec.beta.push(beta.value.clone());
+            }
+        }
+        let default_max_tokens = self.bounded(
+            &format!("{path}.anthropic.default_max_tokens"),
+            raw_value.default_max_tokens.as_ref(),
+            usize::try_from(spec.default_max_tokens).unwrap_or(MAX_DEFAULT_MAX_TOKENS),
+            MAX_DEFAULT_MAX_TOKENS,
+        );
+        spec.default_max_tokens = default_max_tokens as u64;
+        spec
+    }
+
+    /// A header value made of letters, digits, `-`, `_` and `.`, like `2023-06-01`.
+    fn header_token(&mut self, path: &str, raw: &Spanned<String>) -> bool {
+        let ok = !raw.value.is_empty()
+            && raw.value.chars().count() <= MAX_HEADER_TOKEN_CHARS
+            && raw
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !ok {
+            self.problem(
+                path,
+                Some(raw),
+                format!("must be 1 to {MAX_HEADER_TOKEN_CHARS} letters, digits, '-', '_' or '.'"),
+            );
+        }
+        ok
     }
 
     fn timeouts(&mut self, path: &str, raw: RawTimeouts) -> UpstreamTimeouts {

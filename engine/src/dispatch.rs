@@ -54,7 +54,7 @@ pub async fn chat(
 
 /// One attempt on one leased deployment. Reports the outcome exactly once (for streams, when
 /// the stream ends).
-async fn attempt(
+pub(crate) async fn attempt(
     router: &Router,
     clients: &UpstreamClients,
     request: &ChatRequest,
@@ -113,7 +113,7 @@ async fn attempt(
 }
 
 /// Reports a failed attempt and hands its error on.
-fn failed(router: &Router, lease: &Lease, error: UpstreamError) -> EngineError {
+pub(crate) fn failed(router: &Router, lease: &Lease, error: UpstreamError) -> EngineError {
     router.report(lease, Outcome::after(&error));
     error.into()
 }

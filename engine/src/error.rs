@@ -36,6 +36,14 @@ pub enum RequestError {
         "`{0}` is not accepted: upstream endpoints and credentials are set by the gateway operator"
     )]
     OverrideField(String),
+    /// The request cannot be expressed in the dialect of the provider (or ingress) that
+    /// serves it; `message` names the field and quotes no request content.
+    #[error("{message}")]
+    Untranslatable {
+        kind: &'static str,
+        field: String,
+        message: String,
+    },
 }
 
 impl RequestError {
@@ -46,6 +54,7 @@ impl RequestError {
                 Some(field)
             }
             RequestError::OverrideField(field) | RequestError::DuplicateKey(field) => Some(field),
+            RequestError::Untranslatable { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -60,6 +69,7 @@ impl RequestError {
             RequestError::MissingField(_) => "missing_field",
             RequestError::InvalidField { .. } => "invalid_field",
             RequestError::OverrideField(_) => "override_field",
+            RequestError::Untranslatable { kind, .. } => kind,
         }
     }
 }

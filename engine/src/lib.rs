@@ -6,7 +6,8 @@
 //! - [`routing`]: model groups, provider actors, deployment leases and outcome reports.
 //! - [`upstream`]: per-worker HTTP clients with egress control ([`egress`]); sends bytes only.
 //! - [`stream`]: the relay that drives a provider's stream translator to the client.
-//! - [`dispatch`]: one chat completion, start to finish.
+//! - [`dispatch`]: one chat completion, start to finish; [`messages`]: one Anthropic
+//!   Messages request (natively to an Anthropic provider, else through the canonical form).
 //! - [`clock`] and [`ids`]: injected time and chance; identities.
 
 mod actors;
@@ -18,6 +19,7 @@ mod error;
 pub mod ids;
 pub mod ingress;
 pub mod limits;
+mod messages;
 pub mod provider;
 mod request;
 pub mod routing;
@@ -29,9 +31,12 @@ mod usage;
 pub use dispatch::{ChatReply, chat};
 pub use error::{EngineError, Fault, RequestError, UpstreamError};
 pub use ids::{DeploymentId, GroupId, KeyId, ProviderId, RequestId};
+pub use messages::{MessagesReply, messages};
 pub use request::{ChatRequest, OVERRIDE_FIELDS, strict_json};
 pub use routing::{Lease, Router};
-pub use spec::{DeploymentSpec, GatewaySpec, ModelGroupSpec, ProviderSpec, UpstreamTimeouts};
+pub use spec::{
+    AnthropicSpec, DeploymentSpec, GatewaySpec, ModelGroupSpec, ProviderSpec, UpstreamTimeouts,
+};
 pub use stream::{RelayStream, StreamError, StreamSummary, StreamTranslate};
 pub use upstream::{Provider, Providers, UpstreamClients};
 pub use usage::Usage;

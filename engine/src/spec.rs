@@ -33,6 +33,30 @@ pub struct ProviderSpec {
     pub max_response_bytes: usize,
     /// Largest single SSE event accepted from this provider.
     pub max_event_bytes: usize,
+    /// Settings only the Anthropic dialect reads; defaults for every other vendor.
+    pub anthropic: AnthropicSpec,
+}
+
+/// Per-provider settings of the Anthropic dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnthropicSpec {
+    /// The `anthropic-version` header value.
+    pub version: String,
+    /// `anthropic-beta` values, sent only when the operator lists some.
+    pub beta: Vec<String>,
+    /// `max_tokens` for an OpenAI request that sets none (Anthropic requires one).
+    pub default_max_tokens: u64,
+}
+
+impl Default for AnthropicSpec {
+    fn default() -> Self {
+        Self {
+            version: crate::provider::anthropic::DEFAULT_ANTHROPIC_VERSION.to_owned(),
+            beta: Vec::new(),
+            default_max_tokens: crate::provider::anthropic::AnthropicOptions::default()
+                .default_max_tokens,
+        }
+    }
 }
 
 impl ProviderSpec {
@@ -50,7 +74,13 @@ impl ProviderSpec {
             allow_private_network: false,
             max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
             max_event_bytes: Self::DEFAULT_MAX_EVENT_BYTES,
+            anthropic: AnthropicSpec::default(),
         }
+    }
+
+    pub fn anthropic(mut self, anthropic: AnthropicSpec) -> Self {
+        self.anthropic = anthropic;
+        self
     }
 
     pub fn credential(mut self, credential: &str) -> Self {

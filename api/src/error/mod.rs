@@ -1,5 +1,5 @@
 //! The one place errors become HTTP: a status, a `Retry-After` where one applies, and the
-//! caller's error shape (OpenAI's in [`openai`]; Anthropic's arrives with its ingress).
+//! caller's error shape (OpenAI's in [`openai`], Anthropic's in [`anthropic`]).
 //!
 //! Client faults say exactly what was wrong. Upstream and internal faults say what kind of
 //! thing failed and nothing more: no provider body, URL, credential or stack detail.
@@ -11,6 +11,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use portcullis_engine::{EngineError, Fault, UpstreamError};
 
+pub(crate) mod anthropic;
 pub(crate) mod openai;
 
 use openai::{Body, Detail};

@@ -3,6 +3,8 @@
 pub(crate) mod admin;
 pub(crate) mod admin_api;
 pub(crate) mod chat;
+mod edge;
 pub(crate) mod fallback;
 pub(crate) mod health;
+pub(crate) mod messages;
 pub(crate) mod models;

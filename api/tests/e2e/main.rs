@@ -7,6 +7,7 @@
 mod admin_cli;
 mod admin_keys;
 mod admin_openapi;
+mod anthropic;
 mod auth;
 mod boundary;
 mod harness;

@@ -61,11 +61,35 @@ pub trait ProviderAdapter: Send + Sync + Debug {
     /// most a bounded prefix of the provider's error body; it must never be echoed unscrubbed.
     fn classify_error(&self, status: StatusCode, headers: &HeaderMap, body: &[u8])
     -> UpstreamError;
+
+    /// For a provider that speaks the Anthropic Messages API itself: the native path an
+    /// Anthropic-speaking client's request takes (no translation). `None` for other dialects.
+    fn native_messages(&self) -> Option<&dyn NativeMessages> {
+        None
+    }
+}
+
+/// A provider's native Messages API: the validated Messages body passed through with the
+/// gateway's credential and the deployment's model, answers relayed in the same dialect.
+pub trait NativeMessages: Send + Sync + Debug {
+    /// The upstream request for a validated Messages `body`, sent to `upstream_model`.
+    fn messages_request(
+        &self,
+        body: &serde_json::Map<String, serde_json::Value>,
+        upstream_model: &str,
+    ) -> UpstreamRequest;
+
+    /// A complete Messages response, returned as received, and its usage.
+    fn messages_response(&self, body: Bytes) -> Result<(Bytes, Option<Usage>), UpstreamError>;
+
+    /// A fresh relay for one Messages stream.
+    fn messages_stream(&self, max_event_bytes: usize) -> Box<dyn StreamTranslate>;
 }
 
 /// The adapter for a configured provider.
 pub(crate) fn adapter_for(spec: &ProviderSpec) -> Result<Arc<dyn ProviderAdapter>, EngineError> {
     match spec.vendor.profile().dialect {
         Dialect::OpenAi => Ok(Arc::new(openai::OpenAiAdapter::new(spec)?)),
+        Dialect::Anthropic => Ok(Arc::new(anthropic::AnthropicAdapter::new(spec)?)),
     }
 }

@@ -18,6 +18,8 @@ pub enum AuthStyle {
 pub enum Dialect {
     /// OpenAI chat completions.
     OpenAi,
+    /// Anthropic's Messages API.
+    Anthropic,
 }
 
 /// How a vendor reports token usage on streams.
@@ -41,7 +43,7 @@ pub struct VendorProfile {
     pub stream_usage: StreamUsage,
 }
 
-/// The OpenAI-compatible vendors Portcullis knows.
+/// The vendors Portcullis knows: OpenAI-compatible ones, and Anthropic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Vendor {
@@ -56,11 +58,13 @@ pub enum Vendor {
     Deepseek,
     Openrouter,
     Fireworks,
+    /// Anthropic's Messages API (Claude).
+    Anthropic,
 }
 
 impl Vendor {
     /// Every vendor, for docs and error messages.
-    pub const ALL: [Vendor; 10] = [
+    pub const ALL: [Vendor; 11] = [
         Vendor::Openai,
         Vendor::OpenaiCompatible,
         Vendor::Vllm,
@@ -71,6 +75,7 @@ impl Vendor {
         Vendor::Deepseek,
         Vendor::Openrouter,
         Vendor::Fireworks,
+        Vendor::Anthropic,
     ];
 
     /// The config spelling of this vendor.
@@ -86,6 +91,7 @@ impl Vendor {
             Vendor::Deepseek => "deepseek",
             Vendor::Openrouter => "openrouter",
             Vendor::Fireworks => "fireworks",
+            Vendor::Anthropic => "anthropic",
         }
     }
 
@@ -119,6 +125,12 @@ impl Vendor {
             Vendor::Deepseek => hosted("https://api.deepseek.com/v1"),
             Vendor::Openrouter => hosted("https://openrouter.ai/api/v1"),
             Vendor::Fireworks => hosted("https://api.fireworks.ai/inference/v1"),
+            Vendor::Anthropic => VendorProfile {
+                dialect: Dialect::Anthropic,
+                auth: AuthStyle::XApiKey,
+                stream_usage: StreamUsage::Always,
+                ..hosted("https://api.anthropic.com/v1")
+            },
         }
     }
 }

@@ -61,6 +61,12 @@ impl ChatRequest {
         let Value::Object(body) = strict_json::parse_strict(bytes, max_depth)? else {
             return Err(RequestError::NotAnObject);
         };
+        Self::from_object(body)
+    }
+
+    /// Validates an already parsed body (an ingress's canonical form) exactly as
+    /// [`parse`](Self::parse) does after parsing.
+    pub fn from_object(body: Map<String, Value>) -> Result<ChatRequest, RequestError> {
         if let Some(field) = body.keys().find(|k| is_override_field(k)) {
             return Err(RequestError::OverrideField(field.clone()));
         }

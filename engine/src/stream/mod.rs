@@ -26,6 +26,9 @@ pub enum StreamError {
     Provider { kind: &'static str },
     #[error("the provider's stream was malformed")]
     Malformed,
+    /// The upstream body ended before the provider's end-of-stream marker.
+    #[error("the provider's stream ended before it was complete")]
+    Truncated,
 }
 
 impl From<StreamError> for UpstreamError {
@@ -34,6 +37,7 @@ impl From<StreamError> for UpstreamError {
             StreamError::EventTooLarge(_) => UpstreamError::TooLarge,
             StreamError::Provider { .. } => UpstreamError::StreamInterrupted,
             StreamError::Malformed => UpstreamError::Malformed,
+            StreamError::Truncated => UpstreamError::StreamInterrupted,
         }
     }
 }
@@ -51,4 +55,14 @@ pub trait StreamTranslate: Send + std::fmt::Debug {
     fn is_done(&self) -> bool;
     /// Complete upstream events consumed so far.
     fn events(&self) -> u64;
+    /// Called once when the upstream body ends: `Err` when the stream did not complete, with
+    /// the error a translator deferred so the output before it could go out first. The
+    /// default trusts [`is_done`](Self::is_done).
+    fn finish(&mut self) -> Result<(), StreamError> {
+        if self.is_done() {
+            Ok(())
+        } else {
+            Err(StreamError::Truncated)
+        }
+    }
 }

@@ -245,7 +245,7 @@ impl Stream for RelayStream {
                     return this.end(batch, Some(error));
                 }
                 Poll::Ready(None) => {
-                    let error = (!this.relay.is_done()).then_some(UpstreamError::StreamInterrupted);
+                    let error = this.relay.finish().err().map(UpstreamError::from);
                     return this.end(batch, error);
                 }
             }

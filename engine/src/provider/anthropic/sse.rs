@@ -24,6 +24,8 @@ pub(crate) struct SseDecoder {
     current: SseEvent,
     has_data: bool,
     max_event_bytes: usize,
+    /// Complete events handed out so far.
+    events: u64,
 }
 
 impl SseDecoder {
@@ -33,7 +35,13 @@ impl SseDecoder {
             current: SseEvent::default(),
             has_data: false,
             max_event_bytes,
+            events: 0,
         }
+    }
+
+    /// Complete events decoded so far.
+    pub(crate) fn events(&self) -> u64 {
+        self.events
     }
 
     /// Feeds bytes; calls `on_event` for every event they complete, in order, stopping at the
@@ -57,6 +65,7 @@ impl SseDecoder {
                 event
             };
             if let Some(event) = event {
+                self.events += 1;
                 on_event(event)?;
             }
         }

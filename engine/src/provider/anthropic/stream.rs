@@ -129,6 +129,11 @@ impl StreamTranslator {
     pub fn is_done(&self) -> bool {
         self.state.done
     }
+
+    /// Complete upstream events consumed so far.
+    pub fn events(&self) -> u64 {
+        self.decoder.events()
+    }
 }
 
 impl State {

@@ -1,0 +1,333 @@
+//! The edge every model route shares: request id, authenticate, read the body, parse it in
+//! the route's dialect, authorize the model, admit it against rate limits and budgets; then
+//! (after the route called the engine) settle the admission, price the answer
+//! (`x-portcullis-cost-usd`), leave one spend record (failures included), record metrics, log
+//! an error once, and render it in the route's wire shape.
+//!
+//! A route supplies only what differs: how its body becomes a request ([`Admitted`]), which
+//! engine call serves it, and how its replies and errors are written. No route that reaches a
+//! provider can skip admission: it is part of [`Edge::admit`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+use futures_util::Stream;
+use portcullis_engine::cost::MicroUsd;
+use portcullis_engine::{ChatRequest, Fault, Lease, RelayStream, RequestId, StreamSummary, Usage};
+
+use crate::body::read_json_body;
+use crate::error::ApiError;
+use crate::governance::{self, Governed};
+use crate::headers;
+use crate::metrics::{self, ModelMetrics};
+use crate::spend::{Caller, Outcome};
+use crate::state::AppState;
+
+/// Longest model name kept in a spend record for a request that named no configured model.
+const MAX_RECORDED_MODEL_CHARS: usize = 256;
+
+/// A parsed, validated request: what the edge needs to authorize, admit and label it.
+pub(crate) trait Admitted {
+    /// The public model name asked for.
+    fn model(&self) -> &str;
+    fn is_stream(&self) -> bool;
+    /// The canonical request: admission estimates its tokens and may bound its completion.
+    fn canonical_mut(&mut self) -> &mut ChatRequest;
+}
+
+/// One request's passage through the edge.
+pub(crate) struct Edge {
+    route: &'static str,
+    started: Instant,
+    request_id: String,
+    metrics: Arc<ModelMetrics>,
+    stream: bool,
+    state: web::Data<AppState>,
+    /// Known once the key is accepted: every later exit leaves a spend record.
+    caller: Option<Caller>,
+    model: Option<String>,
+    /// The admission; settled with the answer, or released when the edge is dropped.
+    governed: Option<Governed>,
+}
+
+impl std::fmt::Debug for Edge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Edge")
+            .field("route", &self.route)
+            .field("request_id", &self.request_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Edge {
+    pub(crate) fn start(route: &'static str, state: &web::Data<AppState>) -> Self {
+        Self {
+            route,
+            started: Instant::now(),
+            request_id: RequestId::random().to_string(),
+            metrics: state.chat_metrics.unrouted().clone(),
+            stream: false,
+            state: state.clone(),
+            caller: None,
+            model: None,
+            governed: None,
+        }
+    }
+
+    /// Authenticates, reads the body, parses it with `parse` (given the body and the JSON
+    /// depth cap), checks the key may use the model, and admits it against every rate limit,
+    /// parallel cap and budget that applies.
+    pub(crate) async fn admit<R: Admitted>(
+        &mut self,
+        req: &HttpRequest,
+        payload: web::Payload,
+        state: &AppState,
+        parse: impl FnOnce(&[u8], usize) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        let key = state.auth.virtual_key(req).await?;
+        self.caller = Some(Caller {
+            key: key.id.clone(),
+            team: key.team.clone(),
+        });
+        let body = read_json_body(req, payload, state.limits).await?;
+        let mut request = parse(&body, state.limits.max_json_depth)?;
+        self.stream = request.is_stream();
+        self.model = Some(
+            request
+                .model()
+                .chars()
+                .take(MAX_RECORDED_MODEL_CHARS)
+                .collect(),
+        );
+        if !key.models.allows(request.model()) {
+            return Err(ApiError::ModelNotAllowed(request.model().to_owned()));
+        }
+        self.metrics = state.chat_metrics.model(request.model()).clone();
+        self.governed = governance::admit(
+            &state.governance,
+            &key,
+            request.canonical_mut(),
+            &self.request_id,
+            unix_ms(),
+        )
+        .await?;
+        Ok(request)
+    }
+
+    /// A complete JSON answer: admission settled, cost header, spend record, metrics.
+    pub(crate) fn json(
+        &mut self,
+        body: impl Into<Bytes>,
+        usage: Option<Usage>,
+        upstream: Duration,
+        lease: &Lease,
+    ) -> HttpResponse {
+        let m = &self.metrics;
+        let total = self.started.elapsed();
+        m.request(false, 200, total);
+        m.upstream(lease.provider, &lease.provider_name, upstream);
+        m.overhead(false, total.saturating_sub(upstream));
+        if let Some(usage) = usage {
+            m.tokens(usage.prompt_tokens, usage.completion_tokens);
+        }
+        let mut response = HttpResponse::Ok();
+        response.content_type("application/json");
+        let spend = &self.state.spend;
+        let cost = usage.and_then(|u| spend.cost(lease.deployment, &u));
+        if let Some(cost) = cost {
+            response.insert_header((headers::COST_USD, cost.to_string()));
+        }
+        if let Some(governed) = self.governed.take() {
+            governance::rate_limit_headers(&mut response, governed.buckets());
+            governed.settle(usage, 0, cost);
+        }
+        if let Some(caller) = &self.caller {
+            spend.record(
+                caller,
+                Outcome {
+                    request_id: &self.request_id,
+                    model_group: self.model.as_deref().unwrap_or_default(),
+                    deployment: Some((lease.deployment, &lease.upstream_model)),
+                    usage,
+                    latency: total,
+                    status: 200,
+                },
+            );
+        }
+        response.body(body.into())
+    }
+
+    /// An SSE answer over `stream`, whose metrics are recorded when it ends. `render` turns
+    /// the engine's stream into the client's wire bytes.
+    pub(crate) fn stream<S>(
+        &mut self,
+        mut stream: RelayStream,
+        render: impl FnOnce(RelayStream) -> S,
+    ) -> HttpResponse
+    where
+        S: Stream<Item = Result<Bytes, std::convert::Infallible>> + 'static,
+    {
+        let m = self.metrics.clone();
+        let (route, request_id, started) = (self.route, self.request_id.clone(), self.started);
+        let mut response = HttpResponse::Ok();
+        let governed = self.governed.take();
+        if let Some(governed) = &governed {
+            governance::rate_limit_headers(&mut response, governed.buckets());
+        }
+        let state = self.state.clone();
+        let caller = self.caller.clone();
+        let model = self.model.clone().unwrap_or_default();
+        let lease = stream.lease().clone();
+        stream.on_finish(move |summary| {
+            let cost = summary
+                .usage
+                .and_then(|u| state.spend.cost(lease.deployment, &u));
+            if let Some(governed) = governed {
+                settle_stream(governed, &summary, cost);
+            }
+            if let Some(caller) = &caller {
+                state.spend.record(
+                    caller,
+                    Outcome {
+                        request_id: &request_id,
+                        model_group: &model,
+                        deployment: Some((lease.deployment, &lease.upstream_model)),
+                        usage: summary.usage,
+                        latency: started.elapsed(),
+                        status: 200,
+                    },
+                );
+            }
+            finish_stream(&m, route, &request_id, started, summary);
+        });
+        response
+            .content_type("text/event-stream")
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .streaming(render(stream))
+    }
+
+    /// The response to send: `result`, or its error rendered by `render_error` (counted and
+    /// logged once here), with the request id set.
+    pub(crate) fn respond(
+        self,
+        result: Result<HttpResponse, ApiError>,
+        render_error: impl FnOnce(&ApiError) -> HttpResponse,
+    ) -> HttpResponse {
+        let mut response = match result {
+            Ok(response) => response,
+            Err(err) => {
+                let response = render_error(&err);
+                let status = response.status().as_u16();
+                self.metrics
+                    .request(self.stream, status, self.started.elapsed());
+                metrics::error(self.route, err.kind());
+                log_error(&err, &self.request_id, status, self.metrics.model());
+                if let Some(caller) = &self.caller {
+                    self.state.spend.record(
+                        caller,
+                        Outcome {
+                            request_id: &self.request_id,
+                            model_group: self.model.as_deref().unwrap_or_default(),
+                            deployment: None,
+                            usage: None,
+                            latency: self.started.elapsed(),
+                            status,
+                        },
+                    );
+                }
+                response
+            }
+        };
+        if let Ok(value) = HeaderValue::from_str(&self.request_id) {
+            response
+                .headers_mut()
+                .insert(header::HeaderName::from_static(headers::REQUEST_ID), value);
+        }
+        response
+    }
+}
+
+/// Settles a finished stream with its true usage; a stream that failed before anything reached
+/// the client releases its reservation; one cut after that is charged its prompt estimate and
+/// one token per event relayed.
+fn settle_stream(governed: Governed, summary: &StreamSummary, cost: Option<MicroUsd>) {
+    if summary.usage.is_none() && summary.first_forwarded.is_none() {
+        drop(governed);
+    } else {
+        governed.settle(summary.usage, summary.events, cost);
+    }
+}
+
+/// Unix time in milliseconds (budget periods follow the calendar).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Records a finished stream: duration, TTFT, overhead up to the first token, tokens.
+fn finish_stream(
+    m: &ModelMetrics,
+    route: &'static str,
+    request_id: &str,
+    started: Instant,
+    summary: StreamSummary,
+) {
+    m.request(true, 200, started.elapsed());
+    m.upstream(
+        summary.provider,
+        &summary.provider_name,
+        summary.upstream_total,
+    );
+    if let Some(first) = summary.first_forwarded {
+        let ttft = first.saturating_duration_since(started);
+        m.time_to_first_token(ttft);
+        if let Some(upstream_first) = summary.upstream_first_byte {
+            m.overhead(true, ttft.saturating_sub(upstream_first));
+        }
+    }
+    if let Some(usage) = summary.usage {
+        m.tokens(usage.prompt_tokens, usage.completion_tokens);
+    }
+    if summary.client_gone {
+        m.client_disconnected();
+    }
+    if let Some(error) = summary.error {
+        metrics::error(route, error.kind());
+        tracing::warn!(
+            request_id,
+            model = m.model(),
+            kind = error.kind(),
+            "stream ended early: {error}"
+        );
+    }
+}
+
+fn log_error(err: &ApiError, request_id: &str, status: u16, model: &str) {
+    match err.fault() {
+        Fault::Client => tracing::debug!(
+            request_id,
+            status,
+            model,
+            kind = err.kind(),
+            "request refused: {err}"
+        ),
+        Fault::Upstream => tracing::warn!(
+            request_id,
+            status,
+            model,
+            kind = err.kind(),
+            "upstream failed: {err}"
+        ),
+        Fault::Internal => tracing::error!(
+            request_id,
+            status,
+            model,
+            kind = err.kind(),
+            "internal error: {err}"
+        ),
+    }
+}
