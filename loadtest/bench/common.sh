@@ -29,8 +29,15 @@ started=()
 stop_all() { for p in "${started[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap stop_all EXIT
 
-on_gateway_cpu() { if [ "$PIN" = 1 ]; then taskset -c "$GATEWAY_CPUS" "$@"; else "$@"; fi; }
-on_client_cpu() { if [ "$PIN" = 1 ]; then taskset -c "$CLIENT_CPUS" "$@"; else "$@"; fi; }
+# Command prefixes that pin (taskset execs the command, so `$!` is the real process's pid:
+# never start a background process through a shell function, whose `$!` is a subshell).
+gateway_cpu=()
+client_cpu=()
+if [ "$PIN" = 1 ]; then
+  gateway_cpu=(taskset -c "$GATEWAY_CPUS")
+  client_cpu=(taskset -c "$CLIENT_CPUS")
+fi
+on_client_cpu() { "${client_cpu[@]}" "$@"; }
 
 # Waits up to 10 s for a TCP listener on 127.0.0.1:PORT.
 wait_port() {
@@ -45,14 +52,14 @@ wait_port() {
 # start_mock PORT [portcullis-mock flags…]: one mock thread on the client CPU.
 start_mock() {
   local port=$1; shift
-  on_client_cpu "$bin/portcullis-mock" --listen "127.0.0.1:$port" --threads 1 "$@" >/dev/null &
+  "${client_cpu[@]}" "$bin/portcullis-mock" --listen "127.0.0.1:$port" --threads 1 "$@" >/dev/null &
   started+=($!)
   wait_port "$port"
 }
 
 # start_gateway CONFIG: the gateway on its CPU; sets gw_pid.
 start_gateway() {
-  RUST_LOG=${RUST_LOG:-warn} on_gateway_cpu "$bin/portcullis" serve --config "$1" &
+  RUST_LOG=${RUST_LOG:-warn} "${gateway_cpu[@]}" "$bin/portcullis" serve --config "$1" &
   gw_pid=$!
   started+=("$gw_pid")
   wait_port 14000
@@ -94,6 +101,8 @@ print(json.dumps({
     "machine": f"{os.cpu_count()} CPUs ({cpu}), {mem // 1048576} GiB, Linux {platform.release()}",
     "pinned": sys.argv[1] == "1",
     "profile": sys.argv[2],
+    # How to repeat this run (prefix of the recorded command).
+    "env": ("PIN=1 " if sys.argv[1] == "1" else "") + ("" if sys.argv[2] == "release" else f"PROFILE={sys.argv[2]} "),
 }))
 PY
 }

@@ -27,8 +27,8 @@ import json, sys
 out, secs, rate, facts = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), json.loads(sys.argv[4])
 def run(name):
     r = json.load(open(f"{out}/{name}.json"))
-    owed = r["requests"] + r["errors"] + r["unsent"] + r["unfinished"]
-    bad = r["non_2xx"] + r["errors"] + r["unsent"] + r["unfinished"]
+    owed = r["requests"] + r["errors"] + r["unsent"]
+    bad = r["non_2xx"] + r["errors"] + r["unsent"]
     l = r["latency_us"]
     return {"rps": round(r["rps"], 1), "owed": owed, "failures": bad,
             "failure_pct": round(100 * bad / owed, 3) if owed else 0.0,
@@ -36,7 +36,7 @@ def run(name):
 d, g = run("direct"), run("gateway")
 summary = {"scenario": "faults", **facts, "seconds": secs, "rate": rate,
            "failing": "1 of 3 deployments refuses every connection",
-           "command": f"PIN=1 RECORD=1 loadtest/bench/faults.sh {secs:g}",
+           "command": f"{facts['env']}RECORD=1 loadtest/bench/faults.sh {secs:g}",
            "direct": d, "gateway": g,
            "added_us": {k: g[k] - d[k] for k in ("p50", "p90", "p99", "p99_9")}}
 json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)

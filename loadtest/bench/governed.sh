@@ -42,7 +42,7 @@ for variant in memory redis; do
     continue
   fi
   if [ "$variant" = redis ]; then
-    on_client_cpu redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
+    "${client_cpu[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
     started+=($!)
     wait_port "$redis_port"
   fi
@@ -61,7 +61,7 @@ def lat(name):
     return r, r["latency_us"]
 _, direct = lat("direct-c1")
 summary = {"scenario": "governed", **facts, "seconds_per_run": secs,
-           "command": f"PIN=1 RECORD=1 loadtest/bench/governed.sh {secs:g}",
+           "command": f"{facts['env']}RECORD=1 loadtest/bench/governed.sh {secs:g}",
            "direct_c1": {k: direct[k] for k in ("p50", "p90", "p99", "p99_9")}}
 print(f"governed ({secs:g} s per run), results in {out}")
 for v in ("memory", "redis"):

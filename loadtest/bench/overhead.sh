@@ -35,13 +35,13 @@ def run(name):
     r = json.load(open(f"{out}/{name}.json"))
     l = r["latency_us"]
     return {"rps": round(r["rps"], 1), "requests": r["requests"],
-            "failures": r["non_2xx"] + r["errors"] + r["unfinished"],
+            "failures": r["non_2xx"] + r["errors"] + r["unsent"],
             **{k: l[k] for k in ("p50", "p90", "p99", "p99_9", "max")}}
 runs = {n: run(n) for n in ("direct-c1", "gateway-c1", "direct-c64", "gateway-c64")}
 cpu = {n: int(open(f"{out}/{n}.cpu").read()) for n in ("gateway-c1", "gateway-c64")}
 summary = {
     "scenario": "overhead", **facts, "seconds_per_run": secs,
-    "command": f"PIN=1 RECORD=1 loadtest/bench/overhead.sh {secs:g}",
+    "command": f"{facts['env']}RECORD=1 loadtest/bench/overhead.sh {secs:g}",
     "runs": runs,
     "added_us": {k: runs["gateway-c1"][k] - runs["direct-c1"][k] for k in ("p50", "p90", "p99", "p99_9")},
     "gateway_cpu_us_per_request": {"c1": cpu["gateway-c1"], "c64": cpu["gateway-c64"]},

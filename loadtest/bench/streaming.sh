@@ -27,12 +27,12 @@ out, secs, rate, facts = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), js
 def run(name):
     r = json.load(open(f"{out}/{name}.json"))
     pick = lambda l: {k: l[k] for k in ("p50", "p90", "p99", "p99_9", "max")}
-    return {"streams": r["requests"], "failures": r["non_2xx"] + r["errors"] + r["unsent"] + r["unfinished"],
+    return {"streams": r["requests"], "failures": r["non_2xx"] + r["errors"] + r["unsent"],
             "ttft": pick(r["ttft_us"]), "gap": pick(r["inter_chunk_us"]), "ttlb": pick(r["latency_us"])}
 d, g = run("direct"), run("gateway")
 added = {f"{m}_{q}": g[m][q] - d[m][q] for m in ("ttft", "gap", "ttlb") for q in ("p50", "p99")}
 summary = {"scenario": "streaming", **facts, "seconds": secs, "rate": rate, "chunks": 64,
-           "chunk_interval_ms": 20, "command": f"PIN=1 RECORD=1 loadtest/bench/streaming.sh {secs:g}",
+           "chunk_interval_ms": 20, "command": f"{facts['env']}RECORD=1 loadtest/bench/streaming.sh {secs:g}",
            "direct": d, "gateway": g, "added_us": added}
 json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
 print(f"streaming (64 chunks every 20 ms, {rate:g} streams/s, {secs:g} s), results in {out}")

@@ -32,8 +32,8 @@ def sweep(name):
     s = json.load(open(f"{out}/{name}.json"))
     points = []
     for p in s["points"]:
-        owed = p["requests"] + p["errors"] + p["unsent"] + p["unfinished"]
-        bad = p["non_2xx"] + p["errors"] + p["unsent"] + p["unfinished"]
+        owed = p["requests"] + p["errors"] + p["unsent"]
+        bad = p["non_2xx"] + p["errors"] + p["unsent"]
         l = p["latency_us"]
         points.append({"rate": p["mode"]["rate"], "rps": round(p["rps"], 1), "p50": l["p50"],
                        "p99": l["p99"], "p99_9": l["p99_9"], "max": l["max"],
@@ -43,7 +43,7 @@ def sweep(name):
 gw = sweep("gateway-sweep")
 requests = sum(round(p["rps"] * secs) for p in gw["points"])
 summary = {"scenario": "throughput", **facts, "seconds_per_rate": secs, "connections": 64,
-           "command": f"PIN=1 RECORD=1 loadtest/bench/throughput.sh {secs:g}",
+           "command": f"{facts['env']}RECORD=1 loadtest/bench/throughput.sh {secs:g}",
            "gateway": gw,
            "gateway_cpu_us_per_request": cpu // requests if requests else None}
 if os.path.exists(f"{out}/direct-sweep.json"):

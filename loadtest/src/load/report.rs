@@ -31,7 +31,7 @@ pub struct Report {
     /// Open loop: requests due in the window that were never sent (the queue left when it
     /// closed). Always 0 in closed loop.
     pub unsent: u64,
-    /// Requests sent in the window and still unanswered when it closed.
+    /// Requests sent in the window and still unanswered when it closed (not failures).
     pub unfinished: u64,
     /// Length of the measured window.
     pub elapsed_secs: f64,
@@ -109,14 +109,16 @@ pub(crate) fn distribution(h: &Histogram<u32>) -> Vec<Quantile> {
 }
 
 impl Report {
-    /// Requests that did not end in a 2xx answer, over all requests the window owed:
-    /// non-2xx, errors, unsent and unfinished ones all count as failures.
+    /// Failed requests over all the window owed: non-2xx answers, errors and unsent
+    /// requests. Unfinished ones are left out of both sides: every connection has one in
+    /// flight when the window closes, and cutting it off says nothing about the target (a
+    /// target that stalls shows in latency, errors and `unsent`).
     pub fn failure_ratio(&self) -> f64 {
-        let owed = self.requests + self.errors + self.unsent + self.unfinished;
+        let owed = self.requests + self.errors + self.unsent;
         if owed == 0 {
             return 0.0;
         }
-        (self.non_2xx + self.errors + self.unsent + self.unfinished) as f64 / owed as f64
+        (self.non_2xx + self.errors + self.unsent) as f64 / owed as f64
     }
 }
 
