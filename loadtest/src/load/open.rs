@@ -6,8 +6,10 @@
 //! when every connection is busy the slot waits for the first one to free up, and that wait
 //! is counted in the slot's latency. So a server that stalls shows its queueing delay, as a
 //! user arriving at that moment would have seen it (no coordinated omission; wrk2 and
-//! Gil Tene's HdrHistogram work describe the problem). Slots due in the window but never
-//! started — the queue left when the window closed — are reported as `unsent`.
+//! Gil Tene's HdrHistogram work describe the problem). A connection that was idle when its
+//! slot came due measures from when its timer woke instead, so the runtime's millisecond
+//! timer tick is not charged to the target. Slots due in the window but never started — the
+//! queue left when the window closed — are reported as `unsent`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -80,7 +82,13 @@ pub(crate) async fn run(
         if measured && !clock.budget.take() {
             break;
         }
+        // A connection that was free before its slot came due waits on the runtime's timer,
+        // which fires on a millisecond tick: that lateness is the generator's, not the
+        // target's, so it measures from when it woke. A connection that claims a slot already
+        // past due was busy: the target kept it, and the wait since the slot's time counts.
+        let early = Instant::now() < intended;
         sleep_until(tokio::time::Instant::from_std(intended)).await;
+        let origin = if early { Instant::now() } else { intended };
         if measured {
             schedule.started.fetch_add(1, Ordering::Relaxed);
         }
@@ -121,7 +129,7 @@ pub(crate) async fn run(
             }
             Ok(Ok(ex)) => {
                 if measured {
-                    ex.record(&mut rec, intended, &gaps);
+                    ex.record(&mut rec, origin, &gaps);
                 }
             }
             Ok(Err(_)) => {

@@ -38,7 +38,8 @@ pub struct Report {
     /// `requests / elapsed_secs`: achieved throughput.
     pub rps: f64,
     /// Full response (for streams: time to last byte). Open loop: from the intended send
-    /// time, queueing included; closed loop: from the actual send.
+    /// time, queueing included (from the timer's wake-up when a connection was idle at its
+    /// slot); closed loop: from the actual send.
     pub latency_us: Latency,
     /// Open loop only: from the actual send to the last byte (latency without queueing).
     pub service_us: Option<Latency>,
