@@ -26,17 +26,23 @@ fn percentile_x(q: f64, cap: f64) -> f64 {
     }
 }
 
+/// Ticks at 0%, 90%, 99%, … up to `decades` nines, and `max` half a decade further.
 fn percentile_axis(decades: u32) -> Axis {
     let labels = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%"];
+    let mut ticks: Vec<(f64, String)> = (0..=decades.min(6))
+        .map(|d| (f64::from(d), labels[d as usize].to_owned()))
+        .collect();
+    ticks.push((max_x(decades), "max".to_owned()));
     Axis {
         label: "percentile".into(),
         log: false,
-        ticks: Some(
-            (0..=decades.min(6))
-                .map(|d| (f64::from(d), labels[d as usize].to_owned()))
-                .collect(),
-        ),
+        ticks: Some(ticks),
     }
+}
+
+/// Where the maximum sits on a percentile axis of `decades` decades.
+fn max_x(decades: u32) -> f64 {
+    f64::from(decades) + 0.5
 }
 
 /// Decades a distribution spans on the percentile axis (at least 2).
@@ -103,7 +109,7 @@ pub fn latency_over_time(r: &Report) -> Chart {
 /// Latency against percentile, plus TTFT and service time where measured.
 pub fn latency_distribution(r: &Report) -> Chart {
     let decades = decades(&r.distribution);
-    let cap = f64::from(decades);
+    let cap = max_x(decades);
     let mut series = vec![distribution_series("latency", &r.distribution, cap)];
     if let Some(s) = &r.service_us {
         series.push(summary_series("service time", s, cap));
@@ -238,6 +244,14 @@ mod tests {
         assert!((percentile_x(0.9, 5.0) - 1.0).abs() < 1e-9);
         assert!((percentile_x(0.999, 5.0) - 3.0).abs() < 1e-9);
         assert_eq!(percentile_x(1.0, 5.0), 5.0);
+    }
+
+    #[test]
+    fn the_maximum_has_its_own_tick_past_the_last_decade() {
+        let ticks = percentile_axis(3).ticks.unwrap();
+        let labels: Vec<&str> = ticks.iter().map(|t| t.1.as_str()).collect();
+        assert_eq!(labels, ["0%", "90%", "99%", "99.9%", "max"]);
+        assert_eq!(ticks[4].0, 3.5);
     }
 
     #[test]
