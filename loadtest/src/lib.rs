@@ -9,9 +9,10 @@
 //!   runtime of an actix `System`), records what it is sent, answers with
 //!   text or tool calls, and can be scripted per model to be slow, fail,
 //!   stall, redirect, pause, error mid-stream or cut a stream.
-//! - [`load`]: a bounded load generator (one keep-alive HTTP/1.1 connection per
-//!   worker) that measures latency, time-to-first-byte and inter-chunk gaps with
-//!   HDR histograms.
+//! - [`load`]: a bounded load generator (keep-alive HTTP/1.1 connections, closed
+//!   loop at a fixed concurrency or open loop at a constant arrival rate) that
+//!   measures latency, time to first token and inter-chunk gaps with HDR
+//!   histograms, and writes a table, JSON and SVG plots.
 //!
 //! The `portcullis-mock` and `portcullis-load` binaries are thin command-line
 //! wrappers over these modules.

@@ -1,5 +1,5 @@
-//! The load generator against the mock upstream: bounded by request count,
-//! counting non-2xx answers, and measuring streams.
+//! The closed-loop load generator against the mock upstream: bounded by request count and
+//! by time, counting non-2xx answers, and measuring streams.
 
 #![allow(
     clippy::unwrap_used,
@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use portcullis_loadtest::load::{self, LoadConfig};
+use portcullis_loadtest::load::{self, LoadConfig, Mode};
 use portcullis_loadtest::{Behaviour, MockOptions, MockUpstream};
 
 async fn mock(default: Behaviour) -> MockUpstream {
@@ -25,7 +25,7 @@ async fn mock(default: Behaviour) -> MockUpstream {
 
 fn config(mock: &MockUpstream, requests: u64) -> LoadConfig {
     LoadConfig {
-        concurrency: 4,
+        mode: Mode::Closed { concurrency: 4 },
         duration: Duration::from_secs(30),
         max_requests: Some(requests),
         warmup: Duration::ZERO,
@@ -106,6 +106,8 @@ async fn duration_bounds_a_run_against_a_stalled_server() {
     };
     let report = within_secs(10, load::run(&cfg)).await.unwrap();
     assert_eq!((report.requests, report.errors), (0, 0));
+    // Each of the four connections had one request in flight when the window closed.
+    assert_eq!(report.unfinished, 4);
 }
 
 async fn within_secs<F: std::future::Future>(secs: u64, f: F) -> F::Output {

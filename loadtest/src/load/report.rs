@@ -1,138 +1,64 @@
-//! Measurements of a load run and the report made from them.
+//! The result of a load run: one value that prints as a table or serializes as JSON, and
+//! from which the plots are drawn.
 //!
-//! Each worker fills its own [`Recorder`] (no sharing on the hot path); the
-//! run merges them and turns the sum into a [`Report`], which prints as text
-//! or serializes as one JSON object. Times are whole microseconds in HDR
-//! histograms with three significant digits, from 1 µs to one hour.
+//! Everything a plot needs (the latency distribution, the per-second timeline) is in the
+//! JSON, so plots and docs can be redrawn from a saved run without re-running it.
 
 use std::fmt;
-use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use hdrhistogram::errors::{AdditionError, CreationError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// Largest time a histogram tracks exactly; longer values are clamped.
-const MAX_TRACKED_US: u64 = 3_600_000_000;
-
-/// Counts and histograms of one worker, or of a whole run once merged.
-#[derive(Debug, Clone)]
-pub struct Recorder {
-    latency: Histogram<u64>,
-    ttft: Histogram<u64>,
-    gaps: Histogram<u64>,
-    requests: u64,
-    non_2xx: u64,
-    errors: u64,
-}
-
-fn histogram() -> Result<Histogram<u64>, CreationError> {
-    Histogram::new_with_bounds(1, MAX_TRACKED_US, 3)
-}
-
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
-
-impl Recorder {
-    /// An empty recorder.
-    pub fn new() -> Result<Self, CreationError> {
-        Ok(Self {
-            latency: histogram()?,
-            ttft: histogram()?,
-            gaps: histogram()?,
-            requests: 0,
-            non_2xx: 0,
-            errors: 0,
-        })
-    }
-
-    /// A response that was read to its end, `success` if its status was 2xx.
-    pub fn record_response(&mut self, success: bool, latency: Duration) {
-        self.requests += 1;
-        if !success {
-            self.non_2xx += 1;
-        }
-        self.latency.saturating_record(micros(latency));
-    }
-
-    /// Time from sending a request to the first body byte of a stream.
-    pub fn record_ttft(&mut self, d: Duration) {
-        self.ttft.saturating_record(micros(d));
-    }
-
-    /// Time between two body chunks of a stream.
-    pub fn record_gap(&mut self, d: Duration) {
-        self.gaps.saturating_record(micros(d));
-    }
-
-    /// A request that got no complete response (connect or I/O failure, or a
-    /// stream cut before `[DONE]`).
-    pub fn record_error(&mut self) {
-        self.errors += 1;
-    }
-
-    /// Adds `other`'s counts and samples to this one.
-    pub fn merge(&mut self, other: &Recorder) -> Result<(), AdditionError> {
-        self.latency.add(&other.latency)?;
-        self.ttft.add(&other.ttft)?;
-        self.gaps.add(&other.gaps)?;
-        self.requests += other.requests;
-        self.non_2xx += other.non_2xx;
-        self.errors += other.errors;
-        Ok(())
-    }
-
-    /// The report for a measured window of `elapsed`; stream figures are
-    /// included when `stream` is set.
-    pub fn report(&self, elapsed: Duration, stream: bool) -> Report {
-        let secs = elapsed.as_secs_f64();
-        Report {
-            requests: self.requests,
-            non_2xx: self.non_2xx,
-            errors: self.errors,
-            elapsed_secs: secs,
-            rps: if secs > 0.0 {
-                self.requests as f64 / secs
-            } else {
-                0.0
-            },
-            latency_us: Latency {
-                p50: self.latency.value_at_quantile(0.5),
-                p90: self.latency.value_at_quantile(0.9),
-                p99: self.latency.value_at_quantile(0.99),
-                p99_9: self.latency.value_at_quantile(0.999),
-                max: self.latency.max(),
-            },
-            ttft_us: stream.then(|| Spread::of(&self.ttft)),
-            inter_chunk_us: stream.then(|| Spread::of(&self.gaps)),
-        }
-    }
-}
+use super::Mode;
+use super::rss::RssReport;
+use super::timeline::TimePoint;
 
 /// The result of a load run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// The URL loaded.
+    pub url: String,
+    /// Open (constant arrival rate) or closed (fixed concurrency) loop.
+    pub mode: Mode,
+    /// Requests asked for a stream.
+    pub stream: bool,
     /// Responses read to their end, whatever their status.
     pub requests: u64,
     /// Of `requests`, those whose status was not 2xx.
     pub non_2xx: u64,
-    /// Requests with no complete response.
+    /// Requests with no complete response (connect or I/O failure, stream cut).
     pub errors: u64,
+    /// Open loop: requests due in the window that were never sent (the queue left when it
+    /// closed). Always 0 in closed loop.
+    pub unsent: u64,
+    /// Requests sent in the window and still unanswered when it closed (not failures).
+    pub unfinished: u64,
     /// Length of the measured window.
     pub elapsed_secs: f64,
-    /// `requests / elapsed_secs`.
+    /// `requests / elapsed_secs`: achieved throughput.
     pub rps: f64,
-    /// Full-response latency.
+    /// Full response (for streams: time to last byte). Open loop: from the intended send
+    /// time, queueing included (from the timer's wake-up when a connection was idle at its
+    /// slot); closed loop: from the actual send.
     pub latency_us: Latency,
-    /// Streams only: time to the first body byte.
-    pub ttft_us: Option<Spread>,
+    /// Open loop only: from the actual send to the last byte (latency without queueing).
+    pub service_us: Option<Latency>,
+    /// Streams only: to the first body byte, from the same origin as `latency_us`.
+    pub ttft_us: Option<Latency>,
     /// Streams only: gaps between body chunks.
-    pub inter_chunk_us: Option<Spread>,
+    pub inter_chunk_us: Option<Latency>,
+    /// The latency distribution as (quantile, latency) points, for plotting.
+    pub distribution: Vec<Quantile>,
+    /// Width of one timeline bucket in seconds.
+    pub timeline_bucket_secs: u64,
+    /// Latency and throughput over the measured window.
+    pub timeline: Vec<TimePoint>,
+    /// Resident memory of a watched process, when one was named.
+    pub rss: Option<RssReport>,
 }
 
 /// Latency percentiles in microseconds (0 when nothing was recorded).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Latency {
     pub p50: u64,
     pub p90: u64,
@@ -141,40 +67,131 @@ pub struct Latency {
     pub max: u64,
 }
 
-/// Median and tail in microseconds (0 when nothing was recorded).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Spread {
-    pub p50: u64,
-    pub p99: u64,
-}
-
-impl Spread {
-    fn of(h: &Histogram<u64>) -> Self {
+impl Latency {
+    pub(crate) fn of(h: &Histogram<u32>) -> Self {
         Self {
             p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
             p99: h.value_at_quantile(0.99),
+            p99_9: h.value_at_quantile(0.999),
+            max: h.max(),
+        }
+    }
+}
+
+/// One point of a latency distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Quantile {
+    pub quantile: f64,
+    pub latency_us: u64,
+}
+
+/// Points at 0, 0.5, 0.75, 0.9, … (ten per decade of `1 / (1 - q)`), up to the last
+/// quantile the sample count can tell apart, then the maximum.
+pub(crate) fn distribution(h: &Histogram<u32>) -> Vec<Quantile> {
+    let n = h.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let top = 1.0 - 1.0 / n as f64;
+    let mut out: Vec<Quantile> = (0..=60)
+        .map(|i| 1.0 - 10f64.powf(-f64::from(i) / 10.0))
+        .take_while(|q| *q <= top)
+        .map(|q| Quantile {
+            quantile: q,
+            latency_us: h.value_at_quantile(q),
+        })
+        .collect();
+    out.push(Quantile {
+        quantile: 1.0,
+        latency_us: h.max(),
+    });
+    out
+}
+
+impl Report {
+    /// Failed requests over all the window owed: non-2xx answers, errors and unsent
+    /// requests. Unfinished ones are left out of both sides: every connection has one in
+    /// flight when the window closes, and cutting it off says nothing about the target (a
+    /// target that stalls shows in latency, errors and `unsent`).
+    pub fn failure_ratio(&self) -> f64 {
+        let owed = self.requests + self.errors + self.unsent;
+        if owed == 0 {
+            return 0.0;
+        }
+        (self.non_2xx + self.errors + self.unsent) as f64 / owed as f64
+    }
+}
+
+/// `850µs`, `1.23ms`, `2.50s`.
+pub fn human_us(us: u64) -> String {
+    match us {
+        0..1_000 => format!("{us}µs"),
+        1_000..1_000_000 => format!("{:.2}ms", us as f64 / 1e3),
+        _ => format!("{:.2}s", us as f64 / 1e6),
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mode::Closed { concurrency } => write!(f, "closed loop, concurrency {concurrency}"),
+            Mode::Open { rate, connections } => {
+                write!(f, "open loop, {rate} req/s over {connections} connections")
+            }
         }
     }
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.stream { "streams" } else { "JSON" };
         writeln!(
             f,
-            "requests      {} (non-2xx {}, errors {}) in {:.2}s = {:.1} req/s",
-            self.requests, self.non_2xx, self.errors, self.elapsed_secs, self.rps
+            "{} — {}, {kind}, {:.2}s",
+            self.url, self.mode, self.elapsed_secs
         )?;
-        let l = &self.latency_us;
+        writeln!(
+            f,
+            "requests   {} in {:.2}s = {:.1} req/s   non-2xx {}  errors {}  unsent {}  unfinished {}",
+            self.requests,
+            self.elapsed_secs,
+            self.rps,
+            self.non_2xx,
+            self.errors,
+            self.unsent,
+            self.unfinished,
+        )?;
         write!(
             f,
-            "latency us    p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
-            l.p50, l.p90, l.p99, l.p99_9, l.max
+            "{:<18}{:>9}{:>9}{:>9}{:>9}{:>9}",
+            "", "p50", "p90", "p99", "p99.9", "max"
         )?;
-        if let Some(t) = &self.ttft_us {
-            write!(f, "\nttft us       p50 {}  p99 {}", t.p50, t.p99)?;
+        let latency_name = if self.stream {
+            "time to last byte"
+        } else {
+            "latency"
+        };
+        let rows = [
+            (latency_name, Some(&self.latency_us)),
+            ("service time", self.service_us.as_ref()),
+            ("time to 1st token", self.ttft_us.as_ref()),
+            ("chunk gap", self.inter_chunk_us.as_ref()),
+        ];
+        for (name, l) in rows {
+            let Some(l) = l else { continue };
+            write!(
+                f,
+                "\n{name:<18}{:>9}{:>9}{:>9}{:>9}{:>9}",
+                human_us(l.p50),
+                human_us(l.p90),
+                human_us(l.p99),
+                human_us(l.p99_9),
+                human_us(l.max)
+            )?;
         }
-        if let Some(g) = &self.inter_chunk_us {
-            write!(f, "\nchunk gap us  p50 {}  p99 {}", g.p50, g.p99)?;
+        if let Some(r) = &self.rss {
+            write!(f, "\n{r}")?;
         }
         Ok(())
     }
@@ -183,75 +200,44 @@ impl fmt::Display for Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// HDR with 3 significant digits is within 0.1% of the true value.
-    fn close(actual: u64, expected: u64) -> bool {
-        actual.abs_diff(expected) * 1000 <= expected
-    }
+    use crate::load::recorder::histogram;
 
     #[test]
     fn percentiles_follow_the_recorded_distribution() {
-        let mut r = Recorder::new().unwrap();
+        let mut h = histogram().unwrap();
         for ms in 1..=1000 {
-            r.record_response(true, Duration::from_millis(ms));
+            h.record(ms * 1000).unwrap();
         }
-        let rep = r.report(Duration::from_secs(2), false);
-        assert_eq!(rep.requests, 1000);
-        assert_eq!(rep.rps, 500.0);
-        assert!(close(rep.latency_us.p50, 500_000), "{:?}", rep.latency_us);
-        assert!(close(rep.latency_us.p90, 900_000), "{:?}", rep.latency_us);
-        assert!(close(rep.latency_us.p99, 990_000), "{:?}", rep.latency_us);
-        assert!(close(rep.latency_us.p99_9, 999_000), "{:?}", rep.latency_us);
-        assert!(close(rep.latency_us.max, 1_000_000), "{:?}", rep.latency_us);
-        assert_eq!(rep.ttft_us, None);
-        assert_eq!(rep.inter_chunk_us, None);
+        let l = Latency::of(&h);
+        let close = |a: u64, e: u64| a.abs_diff(e) * 1000 <= e;
+        assert!(close(l.p50, 500_000) && close(l.p90, 900_000), "{l:?}");
+        assert!(close(l.p99, 990_000) && close(l.p99_9, 999_000), "{l:?}");
+        assert!(close(l.max, 1_000_000), "{l:?}");
     }
 
     #[test]
-    fn merge_adds_counts_and_samples() {
-        let mut a = Recorder::new().unwrap();
-        let mut b = Recorder::new().unwrap();
-        a.record_response(true, Duration::from_micros(100));
-        b.record_response(false, Duration::from_micros(300));
-        b.record_error();
-        b.record_ttft(Duration::from_micros(40));
-        b.record_gap(Duration::from_micros(7));
-        a.merge(&b).unwrap();
-        let rep = a.report(Duration::from_secs(1), true);
-        assert_eq!((rep.requests, rep.non_2xx, rep.errors), (2, 1, 1));
-        assert_eq!(rep.latency_us.max, 300);
-        assert_eq!(rep.ttft_us, Some(Spread { p50: 40, p99: 40 }));
-        assert_eq!(rep.inter_chunk_us, Some(Spread { p50: 7, p99: 7 }));
+    fn distribution_rises_to_the_max_and_stops_where_samples_run_out() {
+        let mut h = histogram().unwrap();
+        for us in 1..=100 {
+            h.record(us).unwrap();
+        }
+        let d = distribution(&h);
+        assert_eq!(d[0].quantile, 0.0);
+        assert!(d.windows(2).all(|w| w[0].quantile < w[1].quantile));
+        assert!(d.windows(2).all(|w| w[0].latency_us <= w[1].latency_us));
+        // 100 samples tell quantiles apart up to 0.99; then the max.
+        assert!(d[d.len() - 2].quantile <= 0.99);
+        assert_eq!(
+            d.last().map(|q| (q.quantile, q.latency_us)),
+            Some((1.0, 100))
+        );
+        assert!(distribution(&histogram().unwrap()).is_empty());
     }
 
     #[test]
-    fn empty_run_reports_zeros_not_nan() {
-        let rep = Recorder::new().unwrap().report(Duration::ZERO, true);
-        assert_eq!(rep.rps, 0.0);
-        assert_eq!(rep.latency_us.p99, 0);
-        assert_eq!(rep.ttft_us, Some(Spread { p50: 0, p99: 0 }));
-    }
-
-    #[test]
-    fn huge_values_are_clamped_not_lost() {
-        let mut r = Recorder::new().unwrap();
-        r.record_response(true, Duration::from_secs(100_000));
-        assert_eq!(r.report(Duration::from_secs(1), false).requests, 1);
-    }
-
-    #[test]
-    fn report_prints_text_and_json() {
-        let mut r = Recorder::new().unwrap();
-        r.record_response(true, Duration::from_micros(250));
-        let rep = r.report(Duration::from_secs(1), true);
-        let text = rep.to_string();
-        assert!(text.contains("1.0 req/s"), "{text}");
-        assert!(text.contains("p99.9 250"), "{text}");
-        assert!(text.contains("ttft us"), "{text}");
-        let json = serde_json::to_value(&rep).unwrap();
-        assert_eq!(json["latency_us"]["p99_9"], 250);
-        assert_eq!(json["requests"], 1);
-        let plain = serde_json::to_value(r.report(Duration::from_secs(1), false)).unwrap();
-        assert!(plain["ttft_us"].is_null());
+    fn human_units_switch_at_thousands() {
+        assert_eq!(human_us(999), "999µs");
+        assert_eq!(human_us(1_234), "1.23ms");
+        assert_eq!(human_us(2_500_000), "2.50s");
     }
 }
