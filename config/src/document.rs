@@ -41,7 +41,7 @@ pub(crate) fn validate(
         problems: Vec::new(),
         env,
     };
-    let mode = raw.mode.unwrap_or_default();
+    let mode = check.mode(raw.mode);
     let server = check.server(raw.server.unwrap_or_default(), mode);
     let (master_key, key_pepper) = check.auth(raw.auth.unwrap_or_default(), mode);
     let providers = check.providers(raw.providers.unwrap_or_default(), mode);

@@ -17,8 +17,10 @@ mod check;
 mod document;
 mod duration;
 mod egress;
+mod entropy;
 mod error;
 mod keys;
+mod mode;
 mod models;
 mod providers;
 mod secret;
@@ -37,8 +39,10 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 pub use duration::{format_duration, parse_duration};
+pub use entropy::{MIN_MASTER_KEY_ENTROPY_BITS, estimate_entropy_bits, is_low_entropy};
 pub use error::{ConfigError, Problem, Problems};
 pub use keys::KeyConfig;
+pub use mode::MODE_ENV;
 /// Which model groups a virtual key may use; the storage type, so config and key store agree.
 pub use portcullis_storage::ModelAccess;
 pub use secret::{MAX_SECRET_FILE_BYTES, SecretError, SecretRef, process_env};
@@ -47,7 +51,8 @@ pub use server::ServerConfig;
 /// Largest config document accepted, in bytes.
 pub const MAX_CONFIG_BYTES: usize = 16 * 1024 * 1024;
 
-/// How strict the gateway is about its own deployment.
+/// How strict the gateway is about its own deployment: `mode:` in the file, or
+/// `PORTCULLIS_MODE=production` in the environment (the stricter wins).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
