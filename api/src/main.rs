@@ -1,4 +1,6 @@
-//! The `portcullis` binary: `serve`, `demo`, `check-config`, `gen-key`.
+//! The `portcullis` binary: `serve`, `demo`, `check-config`, `check`, `gen-key`.
+
+mod cli_check;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -46,6 +48,14 @@ enum Command {
     CheckConfig {
         #[arg(long, short)]
         config: PathBuf,
+    },
+    /// Audit a deployment config for security risks; exits 1 on any high finding.
+    Check {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Print the findings as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Print a fresh 256-bit virtual or master key.
     GenKey,
@@ -102,6 +112,11 @@ async fn main() -> anyhow::Result<()> {
                 loaded.gateway.groups.len(),
                 loaded.keys.len()
             )?;
+        }
+        Command::Check { config, json } => {
+            if cli_check::run(&config, json, &mut std::io::stdout().lock())? {
+                std::process::exit(1);
+            }
         }
         Command::GenKey => {
             writeln!(std::io::stdout().lock(), "{}", keygen::generate_key()?)?;

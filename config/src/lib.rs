@@ -12,6 +12,7 @@
 //! the field path and line, and never echo a value that could be a secret. `Debug` of
 //! [`Config`] prints no secret: every credential is a [`SecretString`].
 
+mod audit;
 mod auth;
 mod check;
 mod document;
@@ -38,6 +39,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+pub use audit::{Audit, Finding, MAX_PRICE_AGE_DAYS, Severity, audit};
 pub use duration::{format_duration, parse_duration};
 pub use entropy::{MIN_MASTER_KEY_ENTROPY_BITS, estimate_entropy_bits, is_low_entropy};
 pub use error::{ConfigError, Problem, Problems};
