@@ -37,8 +37,13 @@ fn today_days() -> i64 {
 }
 
 fn render_table(path: &Path, report: &Audit, out: &mut dyn Write) -> std::io::Result<()> {
-    let counts = [Severity::High, Severity::Medium, Severity::Low, Severity::Info]
-        .map(|s| format!("{} {s}", report.count(s)));
+    let counts = [
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ]
+    .map(|s| format!("{} {s}", report.count(s)));
     writeln!(out, "{}: {}", path.display(), counts.join(", "))?;
     if report.findings.is_empty() {
         return Ok(());
@@ -47,7 +52,12 @@ fn render_table(path: &Path, report: &Audit, out: &mut dyn Write) -> std::io::Re
         Some(line) => format!("{} (line {line})", f.path),
         None => f.path.clone(),
     };
-    let id_width = report.findings.iter().map(|f| f.id.len()).max().unwrap_or(0);
+    let id_width = report
+        .findings
+        .iter()
+        .map(|f| f.id.len())
+        .max()
+        .unwrap_or(0);
     let where_width = report
         .findings
         .iter()

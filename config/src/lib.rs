@@ -20,6 +20,7 @@ mod duration;
 mod egress;
 mod entropy;
 mod error;
+mod import_litellm;
 mod keys;
 mod mode;
 mod models;
@@ -43,6 +44,7 @@ pub use audit::{Audit, Finding, MAX_PRICE_AGE_DAYS, Severity, audit};
 pub use duration::{format_duration, parse_duration};
 pub use entropy::{MIN_MASTER_KEY_ENTROPY_BITS, estimate_entropy_bits, is_low_entropy};
 pub use error::{ConfigError, Problem, Problems};
+pub use import_litellm::{ImportError, ImportNote, Imported, NoteKind, import_litellm};
 pub use keys::KeyConfig;
 pub use mode::MODE_ENV;
 /// Which model groups a virtual key may use; the storage type, so config and key store agree.

@@ -108,7 +108,7 @@ pub fn audit(text: &str, env: &dyn Fn(&str) -> Option<String>, today_days: i64) 
         Err(err) => {
             for problem in err.problems() {
                 // Inline secrets are already findings of their own.
-                if inline.iter().any(|path| *path == problem.path) {
+                if inline.contains(&problem.path) {
                     continue;
                 }
                 findings.push(

@@ -30,10 +30,8 @@ pub(crate) fn audit_raw(
     binds(raw, mode, out);
     let mut inline = Vec::new();
     master_key(raw, mode, env, out, &mut inline);
-    if let Some(auth) = &raw.auth {
-        if let Some(pepper) = &auth.key_pepper {
-            inline_secret("auth.key_pepper", pepper, out, &mut inline);
-        }
+    if let Some(pepper) = raw.auth.as_ref().and_then(|a| a.key_pepper.as_ref()) {
+        inline_secret("auth.key_pepper", pepper, out, &mut inline);
     }
     let has_keys = raw.keys.as_ref().is_some_and(|k| !k.is_empty());
     if has_keys && raw.auth.as_ref().is_none_or(|a| a.key_pepper.is_none()) {
