@@ -1,6 +1,8 @@
-//! The `portcullis` binary: `serve`, `demo`, `check-config`, `check`, `gen-key`.
+//! The `portcullis` binary: `serve`, `demo`, `check-config`, `check`,
+//! `import-litellm`, `gen-key`.
 
 mod cli_check;
+mod cli_import;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -56,6 +58,14 @@ enum Command {
         /// Print the findings as JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Convert a LiteLLM proxy config into a Portcullis config (secrets become env references).
+    ImportLitellm {
+        /// The LiteLLM config.yaml.
+        input: PathBuf,
+        /// Where to write the Portcullis config (default: stdout).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
     /// Print a fresh 256-bit virtual or master key.
     GenKey,
@@ -117,6 +127,14 @@ async fn main() -> anyhow::Result<()> {
             if cli_check::run(&config, json, &mut std::io::stdout().lock())? {
                 std::process::exit(1);
             }
+        }
+        Command::ImportLitellm { input, output } => {
+            cli_import::run(
+                &input,
+                output.as_deref(),
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            )?;
         }
         Command::GenKey => {
             writeln!(std::io::stdout().lock(), "{}", keygen::generate_key()?)?;

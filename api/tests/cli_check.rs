@@ -1,4 +1,8 @@
-//! `portcullis check` as an operator runs it: the real binary, a config file, the exit status.
+//! `portcullis check` and `import-litellm` as an operator runs them: the real binary, a
+//! config file, the exit status and everything printed.
+
+// Test-only crate: helpers outside #[test] fns may unwrap and panic like the tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
 
@@ -84,4 +88,30 @@ fn check_json_lists_findings_and_a_safe_config_exits_zero() {
     let (code, out) = check(&safe, false);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("0 high"), "{out}");
+}
+
+#[test]
+fn import_litellm_writes_references_and_never_a_secret() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/tests/fixtures/litellm/inline_keys.yaml"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("portcullis.yaml");
+    let output = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .arg("import-litellm")
+        .arg(fixture)
+        .arg("-o")
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let written = std::fs::read_to_string(&out_path).unwrap();
+    for text in [&*stdout, &*stderr, &*written] {
+        assert!(!text.contains("CANARY"), "{text}");
+    }
+    assert!(stderr.contains("PORTCULLIS_GPT_4O_API_KEY"), "{stderr}");
+    assert!(written.contains("env:PORTCULLIS_MASTER_KEY"), "{written}");
 }

@@ -255,6 +255,7 @@ fn http_upstream(
             Severity::High,
             "its credential and every prompt cross the network in clear",
         ),
+        // Also a credential to a provider declared private: production allows that too.
         (false, false) => (
             Severity::Medium,
             "prompts and completions cross the network in clear",
