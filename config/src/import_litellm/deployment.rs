@@ -163,6 +163,18 @@ fn deployment(
     {
         vendor = Vendor::OpenaiCompatible;
     }
+    // LiteLLM talks to Ollama's native API at the root; Portcullis uses its OpenAI one at /v1.
+    let base_url = match base_url {
+        Some(url) if vendor == Vendor::Ollama && !url.trim_end_matches('/').ends_with("/v1") => {
+            notes.push(
+                NoteKind::Info,
+                &format!("{path}.api_base"),
+                "Ollama is reached through its OpenAI-compatible API: /v1 was appended",
+            );
+            Some(format!("{}/v1", url.trim_end_matches('/')))
+        }
+        other => other,
+    };
     let effective = base_url.as_deref().or(vendor.profile().default_base_url);
     let Some(effective) = effective else {
         notes.push(

@@ -116,8 +116,7 @@ fn env_references_several_deployments_and_private_bases_convert() {
         .map(|d| d.weight)
         .collect();
     assert_eq!(chat, [2, 1]);
-    // The explicit api.openai.com base and the default one are the same provider? No: the
-    // base URL differs as written, so they stay apart; the vLLM one may reach loopback.
+    // Self-hosted providers on loopback get allow_private_network, with a note.
     let vllm = config
         .gateway
         .providers
@@ -125,9 +124,17 @@ fn env_references_several_deployments_and_private_bases_convert() {
         .find(|p| p.vendor == portcullis_engine::provider::Vendor::Vllm)
         .unwrap();
     assert!(vllm.allow_private_network);
+    let local = &config.gateway.groups[1];
     assert_eq!(
-        &*config.gateway.groups[1].deployments[0].upstream_model,
+        &*local.deployments[0].upstream_model,
         "meta-llama/Llama-3.1-8B-Instruct"
+    );
+    assert_eq!(&*local.deployments[1].upstream_model, "llama3.1");
+    assert_eq!(local.deployments[1].weight, 2);
+    assert!(
+        imported.yaml.contains("\"http://localhost:11434/v1\""),
+        "{}",
+        imported.yaml
     );
     for path in [
         "model_list[2].litellm_params.model",
