@@ -5,7 +5,6 @@
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use portcullis_engine::StreamTranslate;
 use portcullis_engine::provider::openai::SseRelay;
 
 fuzz_target!(|data: &[u8]| {
