@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use portcullis_engine::ingress::anthropic::ChunkToEvents;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&cut, rest)) = data.split_first() else { return };
+    let Some((&cut, rest)) = data.split_first() else {
+        return;
+    };
     let mut translator = ChunkToEvents::new("claude-fuzz", 4096);
     for chunk in rest.chunks(usize::from(cut).max(1)) {
         if translator.push(chunk).is_err() {

@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use portcullis_engine::provider::anthropic::{StreamOptions, StreamTranslator};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&cut, rest)) = data.split_first() else { return };
+    let Some((&cut, rest)) = data.split_first() else {
+        return;
+    };
     let mut translator = StreamTranslator::new(StreamOptions {
         include_usage: cut & 1 == 1,
         created: 0,

@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use portcullis_config::{Config, audit};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let env = |name: &str| (name == "K").then(|| "fuzz-value-0123456789abcdef".to_owned());
     if let Err(err) = Config::from_yaml_str(text, &env) {
         let _ = err.to_string();

@@ -8,7 +8,9 @@ use libfuzzer_sys::fuzz_target;
 use portcullis_engine::provider::openai::SseRelay;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&cut, rest)) = data.split_first() else { return };
+    let Some((&cut, rest)) = data.split_first() else {
+        return;
+    };
     let mut relay = SseRelay::new(4096, cut & 1 == 1);
     let step = usize::from(cut).max(1);
     for chunk in rest.chunks(step) {
