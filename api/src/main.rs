@@ -1,7 +1,9 @@
-//! The `portcullis` binary: `serve`, `demo`, `check-config`, `gen-key`, and the admin CLI
-//! (`keys`, `teams`, `audit verify`).
+//! The `portcullis` binary: `serve`, `demo`, `check-config`, `check`, `import-litellm`,
+//! `gen-key`, and the admin CLI (`keys`, `teams`, `audit verify`).
 
 mod admin_cli;
+mod cli_check;
+mod cli_import;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -49,6 +51,22 @@ enum Command {
     CheckConfig {
         #[arg(long, short)]
         config: PathBuf,
+    },
+    /// Audit a deployment config for security risks; exits 1 on any high finding.
+    Check {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Print the findings as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert a LiteLLM proxy config into a Portcullis config (secrets become env references).
+    ImportLitellm {
+        /// The LiteLLM config.yaml.
+        input: PathBuf,
+        /// Where to write the Portcullis config (default: stdout).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
     /// Print a fresh 256-bit virtual or master key.
     GenKey,
@@ -130,6 +148,19 @@ async fn main() -> anyhow::Result<()> {
             writeln!(
                 std::io::stdout().lock(),
                 "note: key and team budgets, rpm, tpm and max_parallel are stored but not yet enforced"
+            )?;
+        }
+        Command::Check { config, json } => {
+            if cli_check::run(&config, json, &mut std::io::stdout().lock())? {
+                std::process::exit(1);
+            }
+        }
+        Command::ImportLitellm { input, output } => {
+            cli_import::run(
+                &input,
+                output.as_deref(),
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
             )?;
         }
         Command::GenKey => {

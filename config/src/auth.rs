@@ -1,5 +1,6 @@
 //! `auth:` — the admin master key and the pepper virtual-key hashes are made with. Both are
-//! secret references; production requires a master key of real strength.
+//! secret references; production requires a master key of real strength: at least 32
+//! characters and not predictable by [`crate::entropy`]'s estimate.
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -7,6 +8,7 @@ use serde_saphyr::Spanned;
 
 use crate::Mode;
 use crate::check::Checker;
+use crate::entropy::{MIN_MASTER_KEY_ENTROPY_BITS, is_low_entropy};
 
 /// Shortest acceptable master key in production, in characters.
 pub(crate) const MIN_PRODUCTION_MASTER_KEY_CHARS: usize = 32;
@@ -44,6 +46,15 @@ impl Checker<'_> {
                         "auth.master_key",
                         Some(at),
                         format!("must be at least {MIN_PRODUCTION_MASTER_KEY_CHARS} characters in production"),
+                    );
+                }
+                (Some(at), Some(key)) if is_low_entropy(key.expose_secret()) => {
+                    self.problem(
+                        "auth.master_key",
+                        Some(at),
+                        format!(
+                            "is too predictable for production (estimated under {MIN_MASTER_KEY_ENTROPY_BITS} bits: repeated or sequential characters); generate one with `portcullis gen-key`"
+                        ),
                     );
                 }
                 _ => {}

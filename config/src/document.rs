@@ -50,7 +50,7 @@ pub(crate) fn validate(
         problems: Vec::new(),
         env,
     };
-    let mode = raw.mode.unwrap_or_default();
+    let mode = check.mode(raw.mode);
     let server = check.server(raw.server.unwrap_or_default(), mode);
     let (master_key, key_pepper) = check.auth(raw.auth.unwrap_or_default(), mode);
     let providers = check.providers(raw.providers.unwrap_or_default(), mode);
@@ -63,7 +63,8 @@ pub(crate) fn validate(
     );
     let limits = check.limits(raw.limits.unwrap_or_default(), &model_names);
     let storage = check.storage(raw.storage.unwrap_or_default());
-    if storage.is_durable() && key_pepper.is_none() {
+    let pepper_already_reported = check.problems.iter().any(|p| p.path == "auth.key_pepper");
+    if storage.is_durable() && key_pepper.is_none() && !pepper_already_reported {
         check.problem::<()>(
             "auth.key_pepper",
             None,

@@ -12,14 +12,18 @@
 //! the field path and line, and never echo a value that could be a secret. `Debug` of
 //! [`Config`] prints no secret: every credential is a [`SecretString`].
 
+mod audit;
 mod auth;
 mod check;
 mod document;
 mod duration;
 mod egress;
+mod entropy;
 mod error;
+mod import_litellm;
 mod keys;
 mod limits;
+mod mode;
 mod models;
 mod pricing;
 mod providers;
@@ -39,10 +43,14 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+pub use audit::{Audit, Finding, MAX_PRICE_AGE_DAYS, Severity, audit};
 pub use duration::{format_duration, parse_duration};
+pub use entropy::{MIN_MASTER_KEY_ENTROPY_BITS, estimate_entropy_bits, is_low_entropy};
 pub use error::{ConfigError, Problem, Problems};
+pub use import_litellm::{ImportError, ImportNote, Imported, NoteKind, import_litellm};
 pub use keys::{KeyConfig, KeyLimits};
 pub use limits::{LimiterBackend, LimitsConfig, RedisConfig};
+pub use mode::MODE_ENV;
 /// Which model groups a virtual key may use; the storage type, so config and key store agree.
 pub use portcullis_storage::ModelAccess;
 pub use pricing::PriceOverride;
@@ -53,7 +61,8 @@ pub use storage::StorageConfig;
 /// Largest config document accepted, in bytes.
 pub const MAX_CONFIG_BYTES: usize = 16 * 1024 * 1024;
 
-/// How strict the gateway is about its own deployment.
+/// How strict the gateway is about its own deployment: `mode:` in the file, or
+/// `PORTCULLIS_MODE=production` in the environment (the stricter wins).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {

@@ -21,6 +21,12 @@ use super::error::ConfigError;
 
 /// Parses `text` into the raw config shape.
 pub(crate) fn parse(text: &str) -> Result<RawConfig, ConfigError> {
+    parse_as(text)
+}
+
+/// Parses `text` into any shape with the same budgets and secret-free errors (the LiteLLM
+/// importer reads documents that hold inline keys).
+pub(crate) fn parse_as<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ConfigError> {
     if text.len() > MAX_CONFIG_BYTES {
         return Err(ConfigError::TooLarge {
             limit: MAX_CONFIG_BYTES,

@@ -4,6 +4,7 @@
 //! one test per validation rule.
 
 mod anthropic;
+mod production;
 mod rules;
 mod storage;
 
