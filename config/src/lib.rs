@@ -21,6 +21,7 @@ mod error;
 mod keys;
 mod models;
 mod providers;
+mod resilience;
 mod secret;
 mod server;
 mod yaml;

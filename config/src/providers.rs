@@ -15,6 +15,7 @@ use serde_saphyr::Spanned;
 use crate::Mode;
 use crate::check::Checker;
 use crate::egress::{EgressPolicy, check_base_url};
+use crate::resilience::{RawBreaker, RawRetry};
 
 pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = ProviderSpec::DEFAULT_MAX_RESPONSE_BYTES;
 pub(crate) const DEFAULT_MAX_EVENT_BYTES: usize = ProviderSpec::DEFAULT_MAX_EVENT_BYTES;
@@ -39,6 +40,10 @@ pub(crate) struct RawProvider {
     pub(crate) max_event_bytes: Option<Spanned<usize>>,
     #[serde(default)]
     pub(crate) timeouts: Option<RawTimeouts>,
+    #[serde(default)]
+    pub(crate) breaker: Option<RawBreaker>,
+    #[serde(default)]
+    pub(crate) retry: Option<RawRetry>,
 }
 
 #[derive(Default, Deserialize)]
@@ -147,6 +152,8 @@ impl Checker<'_> {
             MAX_UPSTREAM_BYTES,
         );
         let timeouts = self.timeouts(path, raw.timeouts.unwrap_or_default());
+        let breaker = self.breaker(path, raw.breaker.unwrap_or_default());
+        let (retry_budget, backoff) = self.retry(path, raw.retry.unwrap_or_default());
         if self.problems.len() > before {
             return None;
         }
@@ -159,6 +166,9 @@ impl Checker<'_> {
             allow_private_network: raw.allow_private_network,
             max_response_bytes,
             max_event_bytes,
+            breaker,
+            retry_budget,
+            backoff,
         })
     }
 

@@ -3,6 +3,7 @@
 //! This file holds the shared fixture and the parse/secret/fixture tests; `rules.rs` holds
 //! one test per validation rule.
 
+mod resilience;
 mod rules;
 
 use std::collections::HashMap;
