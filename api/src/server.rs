@@ -19,7 +19,7 @@ use secrecy::ExposeSecret;
 use crate::auth::Authenticator;
 use crate::keygen;
 use crate::metrics;
-use crate::routes::{admin, chat, fallback, health, models};
+use crate::routes::{admin, admin_deployments, chat, fallback, health, models};
 use crate::state::{AppState, RequestLimits};
 
 /// Longest time a client may take to send the request head.
@@ -82,6 +82,12 @@ impl RunningGateway {
         }
         Ok(())
     }
+}
+
+/// actix-web takes the graceful-shutdown deadline in whole seconds: round up, so a
+/// sub-second setting still drains instead of cutting every stream at once.
+fn shutdown_secs(timeout: Duration) -> u64 {
+    timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)
 }
 
 /// Starts a gateway for `config`. Must be called inside an actix `System`.
@@ -181,7 +187,7 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
     .tcp_nodelay(true)
     .client_request_timeout(HEADER_READ_TIMEOUT)
     .keep_alive(KEEP_ALIVE)
-    .shutdown_timeout(config.server.shutdown_timeout.as_secs());
+    .shutdown_timeout(shutdown_secs(config.server.shutdown_timeout));
     let admin_state = state;
     let mut admin = HttpServer::new(move || {
         App::new()
@@ -196,12 +202,17 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
                     .route(web::get().to(admin::ready))
                     .default_service(web::to(fallback::method_not_allowed)),
             )
+            .service(
+                web::resource("/admin/deployments")
+                    .route(web::get().to(admin_deployments::list))
+                    .default_service(web::to(fallback::method_not_allowed)),
+            )
             .default_service(web::to(fallback::not_found))
     })
     .workers(1)
     .tcp_nodelay(true)
     .client_request_timeout(HEADER_READ_TIMEOUT)
-    .shutdown_timeout(config.server.shutdown_timeout.as_secs());
+    .shutdown_timeout(shutdown_secs(config.server.shutdown_timeout));
     if !options.handle_signals {
         public = public.disable_signals();
         admin = admin.disable_signals();

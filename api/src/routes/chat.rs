@@ -84,7 +84,8 @@ async fn serve(
         return Err(ApiError::ModelNotAllowed(chat.model().to_owned()));
     }
     labels.metrics = state.chat_metrics.model(chat.model()).clone();
-    match portcullis_engine::chat(&state.router, clients, &chat).await? {
+    let allows = |model: &str| key.models.allows(model);
+    match portcullis_engine::chat_as(&state.router, clients, &chat, &allows).await? {
         ChatReply::Json {
             body,
             usage,

@@ -112,6 +112,14 @@ impl Harness {
     }
 
     pub(crate) async fn start_with(options: MockOptions) -> Harness {
+        Self::start_config(options, config_yaml).await
+    }
+
+    /// A gateway configured by `yaml(mock_base_url)`.
+    pub(crate) async fn start_config(
+        options: MockOptions,
+        yaml: impl Fn(&str) -> String,
+    ) -> Harness {
         init_log_capture();
         let mock = MockUpstream::start(MockOptions {
             expect_api_key: Some(CANARY.to_owned()),
@@ -119,7 +127,7 @@ impl Harness {
         })
         .await
         .unwrap();
-        let config = Config::from_yaml_str(&config_yaml(&mock.base_url()), &fake_env).unwrap();
+        let config = Config::from_yaml_str(&yaml(&mock.base_url()), &fake_env).unwrap();
         let gateway = portcullis_api::start(
             &config,
             StartOptions {

@@ -8,6 +8,7 @@ mod auth;
 mod boundary;
 mod harness;
 mod metrics;
+mod resilience;
 mod secrets;
 mod streaming;
 mod upstream_errors;
