@@ -44,6 +44,8 @@ pub enum StartError {
     Random,
     #[error("virtual key `{0}` is the same as another key or the master key")]
     DuplicateKey(String),
+    #[error("could not install signal handlers: {0}")]
+    Signals(std::io::Error),
     #[error("could not build upstream clients: {0}")]
     Upstream(#[from] portcullis_engine::EngineError),
 }
@@ -51,7 +53,9 @@ pub enum StartError {
 /// Options that are not part of the config file.
 #[derive(Debug, Clone, Copy)]
 pub struct StartOptions {
-    /// Let actix-web stop the servers on SIGINT/SIGTERM (the binary); off in tests.
+    /// Stop both listeners gracefully on SIGINT or SIGTERM (the binary): stop accepting,
+    /// drain in-flight requests and streams for up to `server.shutdown_timeout`, then close.
+    /// (actix-web's own handling treats SIGINT as a fast stop, so the gateway installs its own.)
     pub handle_signals: bool,
 }
 
@@ -82,6 +86,22 @@ impl RunningGateway {
         }
         Ok(())
     }
+}
+
+/// Registers SIGINT and SIGTERM handlers now (so a signal that arrives once `start` returned
+/// is never the default "terminate at once") and stops both listeners gracefully on either.
+fn drain_on_signal(public: ServerHandle, admin: ServerHandle) -> Result<(), StartError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(StartError::Signals)?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(StartError::Signals)?;
+    actix_web::rt::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT: draining"),
+            _ = terminate.recv() => tracing::info!("SIGTERM: draining"),
+        }
+        tokio::join!(public.stop(true), admin.stop(true));
+    });
+    Ok(())
 }
 
 /// actix-web takes the graceful-shutdown deadline in whole seconds: round up, so a
@@ -213,10 +233,8 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
     .tcp_nodelay(true)
     .client_request_timeout(HEADER_READ_TIMEOUT)
     .shutdown_timeout(shutdown_secs(config.server.shutdown_timeout));
-    if !options.handle_signals {
-        public = public.disable_signals();
-        admin = admin.disable_signals();
-    }
+    public = public.disable_signals();
+    admin = admin.disable_signals();
     let listen = config.server.listen;
     let public = public.bind(listen).map_err(|source| StartError::Bind {
         what: "public",
@@ -236,6 +254,9 @@ pub fn start(config: &Config, options: StartOptions) -> Result<RunningGateway, S
     let public = public.run();
     let admin = admin.run();
     let (public_handle, admin_handle) = (public.handle(), admin.handle());
+    if options.handle_signals {
+        drain_on_signal(public_handle.clone(), admin_handle.clone())?;
+    }
     let tasks = vec![actix_web::rt::spawn(public), actix_web::rt::spawn(admin)];
     tracing::info!(%public_addr, %admin_addr, "portcullis listening");
     Ok(RunningGateway {
