@@ -10,5 +10,6 @@ mod harness;
 mod metrics;
 mod resilience;
 mod secrets;
+mod shutdown;
 mod streaming;
 mod upstream_errors;

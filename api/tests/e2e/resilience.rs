@@ -1,5 +1,4 @@
-//! Retries, failover, fallbacks, timeouts, the circuit breaker, the retry budget and graceful
-//! shutdown, against the mock's scripted sequences. Upstream attempts are counted at the mock;
+//! Retries, failover, fallbacks, timeouts, the circuit breaker and the retry budget, against the mock's scripted sequences. Upstream attempts are counted at the mock;
 //! waits are bounded polls on observable state, never bare sleeps.
 
 use std::time::{Duration, Instant};
@@ -9,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-fn yaml(mock: &str) -> String {
+pub(crate) fn yaml(mock: &str) -> String {
     format!(
         r#"
 server:
@@ -99,11 +98,11 @@ keys:
     )
 }
 
-async fn start() -> Harness {
+pub(crate) async fn start() -> Harness {
     Harness::start_config(MockOptions::default(), yaml).await
 }
 
-fn stream(model: &str) -> Value {
+pub(crate) fn stream(model: &str) -> Value {
     json!({ "model": model, "stream": true, "messages": [{ "role": "user", "content": "hi" }] })
 }
 
@@ -342,82 +341,4 @@ async fn the_retry_budget_stops_a_retry_storm() {
         "{attempts} upstream attempts"
     );
     h.stop().await;
-}
-
-#[actix_web::test]
-async fn graceful_shutdown_drains_a_running_stream() {
-    let h = start().await;
-    h.mock
-        .script("solo-up", [Behaviour::ok().chunks(4).pause_after_chunks(2)]);
-    let mut response = h.chat(Some(KEY_A), &stream("solo")).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    let first = response.chunk().await.unwrap().unwrap();
-    assert!(!first.is_empty());
-    let Harness { mock, gateway, .. } = h;
-    let stopping = actix_web::rt::spawn(gateway.stop(true));
-    // The listener stops taking connections while the stream is still open.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(
-        !stopping.is_finished(),
-        "shutdown did not wait for the stream"
-    );
-    mock.resume();
-    let mut rest = String::from_utf8_lossy(&first).into_owned();
-    while let Some(chunk) = response.chunk().await.unwrap() {
-        rest.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    assert!(rest.contains("[DONE]"), "{rest}");
-    tokio::time::timeout(Duration::from_secs(5), stopping)
-        .await
-        .unwrap()
-        .unwrap();
-    mock.shutdown().await;
-}
-
-#[actix_web::test]
-async fn sigterm_drains_a_running_stream_before_the_gateway_stops() {
-    let mock = portcullis_loadtest::mock::MockUpstream::start(MockOptions {
-        expect_api_key: Some(CANARY.to_owned()),
-        ..MockOptions::default()
-    })
-    .await
-    .unwrap();
-    let config = portcullis_api::Config::from_yaml_str(&yaml(&mock.base_url()), &fake_env).unwrap();
-    let gateway = portcullis_api::start(
-        &config,
-        portcullis_api::StartOptions {
-            handle_signals: true,
-        },
-    )
-    .unwrap();
-    mock.script("solo-up", [Behaviour::ok().chunks(4).pause_after_chunks(2)]);
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let url = format!("http://{}/v1/chat/completions", gateway.public_addr);
-    let mut response = http
-        .post(url)
-        .bearer_auth(KEY_A)
-        .header("content-type", "application/json")
-        .body(stream("solo").to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let mut body = String::from_utf8_lossy(&response.chunk().await.unwrap().unwrap()).into_owned();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &std::process::id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let stopped = actix_web::rt::spawn(gateway.wait());
-    mock.resume();
-    while let Some(chunk) = response.chunk().await.unwrap() {
-        body.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    assert!(body.contains("[DONE]"), "{body}");
-    tokio::time::timeout(Duration::from_secs(5), stopped)
-        .await
-        .expect("the gateway did not stop after SIGTERM")
-        .unwrap()
-        .unwrap();
-    mock.shutdown().await;
 }
