@@ -24,7 +24,9 @@ use crate::auth::Authenticator;
 use crate::governance::Governance;
 use crate::keygen;
 use crate::metrics;
-use crate::routes::{admin, admin_api, chat, fallback, health, messages, models};
+use crate::routes::{
+    admin, admin_api, admin_deployments, chat, fallback, health, messages, models,
+};
 use crate::spend::SpendRecorder;
 use crate::state::{AppState, RequestLimits};
 use crate::stores::Stores;
@@ -51,6 +53,8 @@ pub enum StartError {
     Random,
     #[error("virtual key `{0}` is the same as another key or the master key")]
     DuplicateKey(String),
+    #[error("could not install signal handlers: {0}")]
+    Signals(std::io::Error),
     #[error("could not build upstream clients: {0}")]
     Upstream(#[from] portcullis_engine::EngineError),
     #[error("could not open storage: {0}")]
@@ -62,7 +66,9 @@ pub enum StartError {
 /// Options that are not part of the config file.
 #[derive(Debug, Clone, Copy)]
 pub struct StartOptions {
-    /// Let actix-web stop the servers on SIGINT/SIGTERM (the binary); off in tests.
+    /// Stop both listeners gracefully on SIGINT or SIGTERM (the binary): stop accepting,
+    /// drain in-flight requests and streams for up to `server.shutdown_timeout`, then close.
+    /// (actix-web's own handling treats SIGINT as a fast stop, so the gateway installs its own.)
     pub handle_signals: bool,
 }
 
@@ -99,6 +105,28 @@ impl RunningGateway {
         self.spend_task.shutdown().await;
         result
     }
+}
+
+/// Registers SIGINT and SIGTERM handlers now (so a signal that arrives once `start` returned
+/// is never the default "terminate at once") and stops both listeners gracefully on either.
+fn drain_on_signal(public: ServerHandle, admin: ServerHandle) -> Result<(), StartError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(StartError::Signals)?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(StartError::Signals)?;
+    actix_web::rt::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT: draining"),
+            _ = terminate.recv() => tracing::info!("SIGTERM: draining"),
+        }
+        tokio::join!(public.stop(true), admin.stop(true));
+    });
+    Ok(())
+}
+
+/// actix-web takes the graceful-shutdown deadline in whole seconds: round up, so a
+/// sub-second setting still drains instead of cutting every stream at once.
+fn shutdown_secs(timeout: Duration) -> u64 {
+    timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)
 }
 
 /// Starts a gateway for `config` on memory or SQLite storage (PostgreSQL needs
@@ -253,7 +281,7 @@ pub fn start_with_stores(
     .tcp_nodelay(true)
     .client_request_timeout(HEADER_READ_TIMEOUT)
     .keep_alive(KEEP_ALIVE)
-    .shutdown_timeout(config.server.shutdown_timeout.as_secs());
+    .shutdown_timeout(shutdown_secs(config.server.shutdown_timeout));
     let admin_state = state;
     let mut admin = HttpServer::new(move || {
         App::new()
@@ -269,16 +297,19 @@ pub fn start_with_stores(
                     .default_service(web::to(fallback::method_not_allowed)),
             )
             .configure(admin_api::configure)
+            .service(
+                web::resource("/admin/deployments")
+                    .route(web::get().to(admin_deployments::list))
+                    .default_service(web::to(fallback::method_not_allowed)),
+            )
             .default_service(web::to(fallback::not_found))
     })
     .workers(1)
     .tcp_nodelay(true)
     .client_request_timeout(HEADER_READ_TIMEOUT)
-    .shutdown_timeout(config.server.shutdown_timeout.as_secs());
-    if !options.handle_signals {
-        public = public.disable_signals();
-        admin = admin.disable_signals();
-    }
+    .shutdown_timeout(shutdown_secs(config.server.shutdown_timeout));
+    public = public.disable_signals();
+    admin = admin.disable_signals();
     let listen = config.server.listen;
     let public = public.bind(listen).map_err(|source| StartError::Bind {
         what: "public",
@@ -298,6 +329,9 @@ pub fn start_with_stores(
     let public = public.run();
     let admin = admin.run();
     let (public_handle, admin_handle) = (public.handle(), admin.handle());
+    if options.handle_signals {
+        drain_on_signal(public_handle.clone(), admin_handle.clone())?;
+    }
     let tasks = vec![actix_web::rt::spawn(public), actix_web::rt::spawn(admin)];
     tracing::info!(%public_addr, %admin_addr, "portcullis listening");
     Ok(RunningGateway {

@@ -55,7 +55,11 @@ pub(crate) fn validate(
     let (master_key, key_pepper) = check.auth(raw.auth.unwrap_or_default(), mode);
     let providers = check.providers(raw.providers.unwrap_or_default(), mode);
     let groups = check.models(raw.models.unwrap_or_default(), &providers.index);
-    let model_names: HashSet<&str> = groups.iter().map(|g| &*g.name).collect();
+    let model_names: HashSet<&str> = groups
+        .iter()
+        .flat_map(|g| std::iter::once(&g.name).chain(&g.aliases))
+        .map(|n| &**n)
+        .collect();
     let keys = check.keys(
         raw.keys.unwrap_or_default(),
         &model_names,

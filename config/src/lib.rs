@@ -27,6 +27,7 @@ mod mode;
 mod models;
 mod pricing;
 mod providers;
+mod resilience;
 mod secret;
 mod server;
 mod storage;

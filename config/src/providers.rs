@@ -15,6 +15,7 @@ use serde_saphyr::Spanned;
 use crate::Mode;
 use crate::check::Checker;
 use crate::egress::{EgressPolicy, check_base_url};
+use crate::resilience::{RawBreaker, RawRetry};
 
 pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = ProviderSpec::DEFAULT_MAX_RESPONSE_BYTES;
 pub(crate) const DEFAULT_MAX_EVENT_BYTES: usize = ProviderSpec::DEFAULT_MAX_EVENT_BYTES;
@@ -43,6 +44,10 @@ pub(crate) struct RawProvider {
     pub(crate) max_event_bytes: Option<Spanned<usize>>,
     #[serde(default)]
     pub(crate) timeouts: Option<RawTimeouts>,
+    #[serde(default)]
+    pub(crate) breaker: Option<RawBreaker>,
+    #[serde(default)]
+    pub(crate) retry: Option<RawRetry>,
     /// Settings of the Anthropic dialect; refused for other vendors.
     #[serde(default)]
     pub(crate) anthropic: Option<Spanned<RawAnthropic>>,
@@ -170,6 +175,8 @@ impl Checker<'_> {
         );
         let timeouts = self.timeouts(path, raw.timeouts.unwrap_or_default());
         let anthropic = self.anthropic(path, raw.vendor, raw.anthropic);
+        let breaker = self.breaker(path, raw.breaker.unwrap_or_default());
+        let (retry_budget, backoff) = self.retry(path, raw.retry.unwrap_or_default());
         if self.problems.len() > before {
             return None;
         }
@@ -183,6 +190,9 @@ impl Checker<'_> {
             max_response_bytes,
             max_event_bytes,
             anthropic,
+            breaker,
+            retry_budget,
+            backoff,
         })
     }
 

@@ -91,6 +91,16 @@ pub enum UpstreamError {
     /// `message` is the provider's own message, already scrubbed and truncated.
     #[error("the provider rejected the request: {message}")]
     BadRequest { status: u16, message: String },
+    /// The prompt does not fit the model's context window (a client fault; may fall back to
+    /// a larger-context group). `message` is scrubbed like `BadRequest`'s.
+    #[error("the prompt is too long for the model's context window: {message}")]
+    ContextWindowExceeded { message: String },
+    /// The provider refused the content (a client fault; may fall back to another group).
+    #[error("the provider refused the content: {message}")]
+    ContentPolicy { message: String },
+    /// 529 or an `overloaded_error`: the provider is shedding load.
+    #[error("the provider is overloaded")]
+    Overloaded,
     #[error("the provider failed with status {0}")]
     Status(u16),
     #[error("the provider answered with a redirect, which the gateway never follows")]
@@ -106,19 +116,23 @@ pub enum UpstreamError {
 impl UpstreamError {
     pub fn fault(&self) -> Fault {
         match self {
-            UpstreamError::BadRequest { .. } => Fault::Client,
+            UpstreamError::BadRequest { .. }
+            | UpstreamError::ContextWindowExceeded { .. }
+            | UpstreamError::ContentPolicy { .. } => Fault::Client,
             _ => Fault::Upstream,
         }
     }
 
-    /// Whether another attempt (on this or another deployment) may succeed.
+    /// Whether another attempt (on this or another deployment) may succeed: connect errors,
+    /// timeouts, 408, 429, 500, 502, 503, 504 and 529.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
             UpstreamError::Connect
                 | UpstreamError::Timeout
                 | UpstreamError::RateLimited { .. }
-                | UpstreamError::Status(500..=599)
+                | UpstreamError::Overloaded
+                | UpstreamError::Status(408 | 500 | 502 | 503 | 504 | 529)
         )
     }
 
@@ -131,6 +145,9 @@ impl UpstreamError {
             UpstreamError::RateLimited { .. } => "upstream_rate_limited",
             UpstreamError::Unauthorized => "upstream_unauthorized",
             UpstreamError::BadRequest { .. } => "upstream_bad_request",
+            UpstreamError::ContextWindowExceeded { .. } => "context_length_exceeded",
+            UpstreamError::ContentPolicy { .. } => "content_policy_violation",
+            UpstreamError::Overloaded => "upstream_overloaded",
             UpstreamError::Status(_) => "upstream_status",
             UpstreamError::Redirect => "upstream_redirect",
             UpstreamError::Malformed => "upstream_malformed",
@@ -152,6 +169,12 @@ pub enum EngineError {
     /// Every deployment of the group is cooling down after 429s.
     #[error("every deployment of this model is cooling down")]
     AllCoolingDown { retry_after: Duration },
+    /// No deployment of the model (or its fallbacks) may take traffic now: breakers open.
+    #[error("no deployment of this model is available")]
+    Unavailable { retry_after: Option<Duration> },
+    /// Every deployment stayed at its concurrency limit for the whole queue wait.
+    #[error("every deployment of this model is at its concurrency limit")]
+    Saturated,
     #[error("internal error: {0}")]
     Internal(&'static str),
 }
@@ -161,7 +184,9 @@ impl EngineError {
         match self {
             EngineError::Request(_) | EngineError::UnknownModel(_) => Fault::Client,
             EngineError::Upstream(e) => e.fault(),
-            EngineError::AllCoolingDown { .. } => Fault::Upstream,
+            EngineError::AllCoolingDown { .. }
+            | EngineError::Unavailable { .. }
+            | EngineError::Saturated => Fault::Upstream,
             EngineError::Internal(_) => Fault::Internal,
         }
     }
@@ -169,7 +194,9 @@ impl EngineError {
     pub fn is_retryable(&self) -> bool {
         match self {
             EngineError::Upstream(e) => e.is_retryable(),
-            EngineError::AllCoolingDown { .. } => true,
+            EngineError::AllCoolingDown { .. }
+            | EngineError::Unavailable { .. }
+            | EngineError::Saturated => true,
             _ => false,
         }
     }
@@ -180,6 +207,8 @@ impl EngineError {
             EngineError::Upstream(e) => e.kind(),
             EngineError::UnknownModel(_) => "unknown_model",
             EngineError::AllCoolingDown { .. } => "cooling_down",
+            EngineError::Unavailable { .. } => "overloaded",
+            EngineError::Saturated => "saturated",
             EngineError::Internal(_) => "internal",
         }
     }

@@ -3,7 +3,9 @@
 //!
 //! - [`request`]: the client's body, validated strictly: the canonical request.
 //! - [`provider`]: the seam every provider sits behind (request, response, stream, errors).
-//! - [`routing`]: model groups, provider actors, deployment leases and outcome reports.
+//! - [`routing`]: model groups, strategies, fallback plans, provider actors, leases.
+//! - [`health`]: circuit breakers (pure) and the admission gates workers read.
+//! - [`retry`]: retry classification, the retry budget, backoff.
 //! - [`upstream`]: per-worker HTTP clients with egress control ([`egress`]); sends bytes only.
 //! - [`stream`]: the relay that drives a provider's stream translator to the client.
 //! - [`dispatch`]: one chat completion, start to finish; [`messages`]: one Anthropic
@@ -16,24 +18,29 @@ pub mod cost;
 mod dispatch;
 pub mod egress;
 mod error;
+pub mod health;
 pub mod ids;
 pub mod ingress;
 pub mod limits;
 mod messages;
+pub mod metric_names;
 pub mod provider;
 mod request;
+pub mod retry;
 pub mod routing;
 pub mod spec;
 mod stream;
 mod upstream;
 mod usage;
 
-pub use dispatch::{ChatReply, chat};
+pub use dispatch::{ChatReply, chat, chat_as};
 pub use error::{EngineError, Fault, RequestError, UpstreamError};
+pub use health::{BreakerSpec, BreakerState};
 pub use ids::{DeploymentId, GroupId, KeyId, ProviderId, RequestId};
 pub use messages::{MessagesReply, messages};
 pub use request::{ChatRequest, OVERRIDE_FIELDS, strict_json};
-pub use routing::{Lease, Router};
+pub use retry::{BackoffSpec, RetryBudgetSpec};
+pub use routing::{DeploymentStatus, Lease, Router, Strategy};
 pub use spec::{
     AnthropicSpec, DeploymentSpec, GatewaySpec, ModelGroupSpec, ProviderSpec, UpstreamTimeouts,
 };

@@ -15,6 +15,10 @@ use url::Url;
 use crate::ids::ProviderId;
 use crate::provider::Vendor;
 
+pub use crate::health::BreakerSpec;
+pub use crate::retry::{BackoffSpec, RetryBudgetSpec};
+pub use crate::routing::Strategy;
+
 /// One upstream provider: where it lives, how to authenticate, how long to wait.
 #[derive(Debug, Clone)]
 pub struct ProviderSpec {
@@ -35,6 +39,12 @@ pub struct ProviderSpec {
     pub max_event_bytes: usize,
     /// Settings only the Anthropic dialect reads; defaults for every other vendor.
     pub anthropic: AnthropicSpec,
+    /// When a deployment of this provider stops taking traffic, and for how long.
+    pub breaker: BreakerSpec,
+    /// How many retries this provider's failures may cause, over the requests it served.
+    pub retry_budget: RetryBudgetSpec,
+    /// How long to wait before retrying on the same deployment.
+    pub backoff: BackoffSpec,
 }
 
 /// Per-provider settings of the Anthropic dialect.
@@ -75,11 +85,24 @@ impl ProviderSpec {
             max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
             max_event_bytes: Self::DEFAULT_MAX_EVENT_BYTES,
             anthropic: AnthropicSpec::default(),
+            breaker: BreakerSpec::default(),
+            retry_budget: RetryBudgetSpec::default(),
+            backoff: BackoffSpec::default(),
         }
     }
 
     pub fn anthropic(mut self, anthropic: AnthropicSpec) -> Self {
         self.anthropic = anthropic;
+        self
+    }
+
+    pub fn breaker(mut self, breaker: BreakerSpec) -> Self {
+        self.breaker = breaker;
+        self
+    }
+
+    pub fn retry_budget(mut self, budget: RetryBudgetSpec) -> Self {
+        self.retry_budget = budget;
         self
     }
 
@@ -133,11 +156,45 @@ impl Default for UpstreamTimeouts {
     }
 }
 
-/// A public model name clients ask for, served by one or more weighted deployments.
+/// A public model name clients ask for, served by one or more deployments.
 #[derive(Debug, Clone)]
 pub struct ModelGroupSpec {
     pub name: Arc<str>,
     pub deployments: Vec<DeploymentSpec>,
+    /// How a deployment is chosen among the available ones.
+    pub strategy: Strategy,
+    /// Other public names that reach this group.
+    pub aliases: Vec<Arc<str>>,
+    /// Groups tried, in order, when this one cannot serve a request.
+    pub fallbacks: Vec<Arc<str>>,
+    /// Groups tried when a provider says the prompt is too long for the model.
+    pub context_window_fallbacks: Vec<Arc<str>>,
+    /// Groups tried when a provider refuses the content.
+    pub content_policy_fallbacks: Vec<Arc<str>>,
+    /// Most attempts in this group for one request (the first included).
+    pub max_attempts: u32,
+    /// Longest wait for a deployment below its `max_in_flight`.
+    pub queue_timeout: Duration,
+}
+
+impl ModelGroupSpec {
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+    pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(1);
+
+    /// A group with the default strategy, no aliases and no fallbacks.
+    pub fn new(name: &str, deployments: Vec<DeploymentSpec>) -> Self {
+        Self {
+            name: name.into(),
+            deployments,
+            strategy: Strategy::default(),
+            aliases: Vec::new(),
+            fallbacks: Vec::new(),
+            context_window_fallbacks: Vec::new(),
+            content_policy_fallbacks: Vec::new(),
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+            queue_timeout: Self::DEFAULT_QUEUE_TIMEOUT,
+        }
+    }
 }
 
 /// One place a model group can be served: a provider and the model name it knows.
@@ -148,6 +205,20 @@ pub struct DeploymentSpec {
     pub upstream_model: Arc<str>,
     /// Relative share of traffic; zero means "never chosen".
     pub weight: u32,
+    /// Lower is tried first under [`Strategy::Priority`]; defaults to config order.
+    pub priority: u32,
+    /// Declared requests per minute this deployment may take (usage-aware routing).
+    pub rpm: Option<u32>,
+    /// Declared tokens per minute this deployment may take.
+    pub tpm: Option<u64>,
+    /// Micro-dollars per million tokens (input + output), overriding the price catalogue.
+    pub cost: Option<u64>,
+    /// Most requests in flight at once; `None` is unlimited.
+    pub max_in_flight: Option<u32>,
+    /// Overrides the provider's first-byte timeout for this deployment.
+    pub first_byte_timeout: Option<Duration>,
+    /// Overrides the provider's total timeout for this deployment.
+    pub total_timeout: Option<Duration>,
 }
 
 impl DeploymentSpec {
@@ -156,6 +227,13 @@ impl DeploymentSpec {
             provider,
             upstream_model: upstream_model.into(),
             weight: 1,
+            priority: 0,
+            rpm: None,
+            tpm: None,
+            cost: None,
+            max_in_flight: None,
+            first_byte_timeout: None,
+            total_timeout: None,
         }
     }
 
@@ -181,10 +259,7 @@ impl GatewaySpec {
 
     /// Adds a model group served by `deployments`.
     pub fn group(&mut self, name: &str, deployments: Vec<DeploymentSpec>) -> &mut Self {
-        self.groups.push(ModelGroupSpec {
-            name: name.into(),
-            deployments,
-        });
+        self.groups.push(ModelGroupSpec::new(name, deployments));
         self
     }
 

@@ -34,7 +34,11 @@ fn kind_of(err: &ApiError) -> ErrorKind {
         | ApiError::Missing(_)
         | ApiError::Engine(EngineError::UnknownModel(_)) => ErrorKind::NotFound,
         ApiError::Limited { .. } => ErrorKind::RateLimited,
-        ApiError::LimiterUnavailable | ApiError::Overloaded => ErrorKind::Overloaded,
+        ApiError::LimiterUnavailable
+        | ApiError::Overloaded
+        | ApiError::Engine(EngineError::Unavailable { .. } | EngineError::Saturated) => {
+            ErrorKind::Overloaded
+        }
         ApiError::InvalidRequest { .. } | ApiError::Conflict(_) => ErrorKind::InvalidRequest,
         ApiError::PayloadTooLarge(_) => ErrorKind::RequestTooLarge,
         ApiError::MethodNotAllowed

@@ -114,6 +114,7 @@ impl ApiError {
                 ..
             } => Some(Duration::from_millis(*ms)),
             ApiError::LimiterUnavailable | ApiError::Overloaded => Some(Duration::from_secs(1)),
+            ApiError::Engine(EngineError::Unavailable { retry_after }) => *retry_after,
             _ => None,
         }
     }
@@ -187,9 +188,17 @@ impl ApiError {
                 Some("model"),
                 format!("The model `{}` does not exist", truncate(model, 256)),
             ),
-            ApiError::Engine(EngineError::Upstream(UpstreamError::BadRequest {
-                message, ..
-            })) => ("invalid_request_error", Some(kind), None, message.clone()),
+            ApiError::Engine(EngineError::Upstream(
+                UpstreamError::BadRequest { message, .. }
+                | UpstreamError::ContextWindowExceeded { message }
+                | UpstreamError::ContentPolicy { message },
+            )) => ("invalid_request_error", Some(kind), None, message.clone()),
+            ApiError::Engine(EngineError::Unavailable { .. } | EngineError::Saturated) => (
+                "overloaded_error",
+                Some(kind),
+                None,
+                "No deployment of this model can take the request now; retry later".to_owned(),
+            ),
             ApiError::Engine(EngineError::Upstream(UpstreamError::RateLimited { .. }))
             | ApiError::Engine(EngineError::AllCoolingDown { .. }) => (
                 "rate_limit_error",
@@ -304,12 +313,17 @@ fn engine_status(e: &EngineError) -> StatusCode {
         EngineError::Request(_) => StatusCode::BAD_REQUEST,
         EngineError::UnknownModel(_) => StatusCode::NOT_FOUND,
         EngineError::AllCoolingDown { .. } => StatusCode::TOO_MANY_REQUESTS,
+        EngineError::Unavailable { .. } | EngineError::Saturated => StatusCode::SERVICE_UNAVAILABLE,
         EngineError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         EngineError::Upstream(u) => match u {
             UpstreamError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             UpstreamError::BadRequest { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
             }
+            UpstreamError::ContextWindowExceeded { .. } | UpstreamError::ContentPolicy { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            UpstreamError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             UpstreamError::Timeout => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::BAD_GATEWAY,
         },
@@ -351,6 +365,20 @@ mod tests {
         assert_eq!(body["error"]["code"], "upstream_status");
         let (status, _, _) = body_of(ApiError::Engine(UpstreamError::Timeout.into())).await;
         assert_eq!(status, 504);
+    }
+
+    #[actix_web::test]
+    async fn no_available_deployment_is_a_503_overloaded_error() {
+        let err = ApiError::Engine(EngineError::Unavailable {
+            retry_after: Some(Duration::from_millis(200)),
+        });
+        let (status, body, retry) = body_of(err).await;
+        assert_eq!(status, 503);
+        assert_eq!(body["error"]["type"], "overloaded_error");
+        assert_eq!(body["error"]["code"], "overloaded");
+        assert_eq!(retry.as_deref(), Some("1"));
+        let (status, _, _) = body_of(ApiError::Engine(EngineError::Saturated)).await;
+        assert_eq!(status, 503);
     }
 
     #[actix_web::test]

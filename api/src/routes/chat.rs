@@ -48,7 +48,10 @@ async fn serve(
             ChatRequest::parse(body, depth).map_err(|e| EngineError::from(e).into())
         })
         .await?;
-    match portcullis_engine::chat(&state.router, clients, &chat).await? {
+    // A fallback group is reached only if the key may use it too.
+    let models = edge.models();
+    let allows = |model: &str| models.allows(model);
+    match portcullis_engine::chat_as(&state.router, clients, &chat, &allows).await? {
         ChatReply::Json {
             body,
             usage,

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 use portcullis_engine::cost::MicroUsd;
 use portcullis_engine::{ChatRequest, Fault, Lease, RelayStream, RequestId, StreamSummary, Usage};
+use portcullis_storage::ModelAccess;
 
 use crate::body::read_json_body;
 use crate::error::ApiError;
@@ -51,6 +52,8 @@ pub(crate) struct Edge {
     model: Option<String>,
     /// The admission; settled with the answer, or released when the edge is dropped.
     governed: Option<Governed>,
+    /// The models the key may use (fallbacks must be among them).
+    models: ModelAccess,
 }
 
 impl std::fmt::Debug for Edge {
@@ -74,7 +77,13 @@ impl Edge {
             caller: None,
             model: None,
             governed: None,
+            models: ModelAccess::Only(Vec::new()),
         }
+    }
+
+    /// The models the admitted key may use.
+    pub(crate) fn models(&self) -> ModelAccess {
+        self.models.clone()
     }
 
     /// Authenticates, reads the body, parses it with `parse` (given the body and the JSON
@@ -105,6 +114,7 @@ impl Edge {
         if !key.models.allows(request.model()) {
             return Err(ApiError::ModelNotAllowed(request.model().to_owned()));
         }
+        self.models = key.models.clone();
         self.metrics = state.chat_metrics.model(request.model()).clone();
         self.governed = governance::admit(
             &state.governance,

@@ -2,6 +2,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod admin_api;
+pub(crate) mod admin_deployments;
 pub(crate) mod chat;
 mod edge;
 pub(crate) mod fallback;

@@ -120,6 +120,14 @@ impl Harness {
         Self::start_from(options, config_yaml, None).await
     }
 
+    /// A gateway configured by `yaml(mock_base_url)`.
+    pub(crate) async fn start_config(
+        options: MockOptions,
+        yaml: impl Fn(&str) -> String,
+    ) -> Harness {
+        Self::start_from(options, yaml, None).await
+    }
+
     /// Starts with the standard config after `edit` (e.g. to add a `limits:` section).
     pub(crate) async fn start_configured(
         options: MockOptions,

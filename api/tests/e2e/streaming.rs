@@ -128,10 +128,14 @@ async fn a_stream_cut_upstream_ends_with_an_openai_error_event() {
 #[actix_web::test]
 async fn upstream_error_before_the_stream_starts_is_a_plain_json_error() {
     let h = Harness::start().await;
-    h.mock.script_next(Behaviour {
-        status: Some(503),
-        ..Behaviour::default()
-    });
+    // Every attempt (the first and its retries) fails before the stream starts.
+    h.mock.script_model(
+        "upstream-gpt",
+        Behaviour {
+            status: Some(503),
+            ..Behaviour::default()
+        },
+    );
     let (status, body) = send_json(h.chat(Some(KEY_A), &stream_body("gpt-test", None))).await;
     assert_eq!(status, 502);
     assert_eq!(error_type(&body), "upstream_error");
@@ -141,10 +145,11 @@ async fn upstream_error_before_the_stream_starts_is_a_plain_json_error() {
 #[actix_web::test]
 async fn a_stream_that_goes_silent_ends_with_a_timeout_event() {
     let h = Harness::start().await;
-    // Headers arrive at once, then nothing for longer than the read timeout (read: 1s).
-    let first_byte_delay = std::time::Duration::from_millis(1500);
+    // The first chunks arrive, then nothing for longer than the read timeout (read: 1s).
+    // (Silence before the first event is a failed attempt, retried: see `resilience`.)
     h.mock.script_next(Behaviour {
-        first_byte_delay,
+        chunks: Some(6),
+        pause_after_chunks: Some(2),
         ..Behaviour::default()
     });
     let response = h
@@ -156,6 +161,7 @@ async fn a_stream_that_goes_silent_ends_with_a_timeout_event() {
     let events = data_events(response, String::new()).await;
     let last: Value = serde_json::from_str(events.last().unwrap()).unwrap();
     assert_eq!(last["error"]["code"], "upstream_timeout", "{events:?}");
+    h.mock.resume();
     h.stop().await;
 }
 

@@ -38,11 +38,15 @@ async fn upstream_429_maps_to_429_with_retry_after() {
 async fn upstream_500_maps_to_502_without_echoing_the_body() {
     let h = Harness::start().await;
     let planted = format!("internal trace: db password hunter2 key {CANARY}");
-    h.mock.script_next(Behaviour {
-        status: Some(500),
-        error_body: Some(planted),
-        ..Behaviour::default()
-    });
+    // Every attempt fails (a 500 is retried).
+    h.mock.script_model(
+        "upstream-gpt",
+        Behaviour {
+            status: Some(500),
+            error_body: Some(planted),
+            ..Behaviour::default()
+        },
+    );
     let response = h
         .chat(Some(KEY_A), &hello("gpt-test"))
         .send()
@@ -112,10 +116,14 @@ async fn a_provider_slower_than_the_first_byte_timeout_gets_504() {
     let h = Harness::start().await;
     // The harness config sets first_byte: 1s.
     let latency = std::time::Duration::from_millis(1500);
-    h.mock.script_next(Behaviour {
-        latency,
-        ..Behaviour::default()
-    });
+    // Every attempt is slow (a timeout before the first byte is retried).
+    h.mock.script_model(
+        "upstream-gpt",
+        Behaviour {
+            latency,
+            ..Behaviour::default()
+        },
+    );
     let (status, body) = send_json(h.chat(Some(KEY_A), &hello("gpt-test"))).await;
     assert_eq!(status, 504, "{body}");
     assert_eq!(body["error"]["code"], "upstream_timeout");

@@ -5,6 +5,7 @@
 
 mod anthropic;
 mod production;
+mod resilience;
 mod rules;
 mod storage;
 

@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use actix::{Addr, ArbiterHandle};
 
-use super::actor::{GetHealth, MAILBOX_CAPACITY, ProviderActor, Report};
+use super::actor::{DeploymentMetrics, Fold, GetHealth, MAILBOX_CAPACITY, ProviderActor};
 use super::state::{Health, ProviderState};
-use super::table::{DeploymentTable, Outcome};
+use super::table::DeploymentTable;
+use crate::clock::SharedClock;
+use crate::health::BreakerSpec;
 use crate::ids::{DeploymentId, ProviderId};
 
 /// A started provider actor, seen from outside.
@@ -20,18 +22,27 @@ impl ProviderHandle {
     /// Starts the actor for provider `id` on `arbiter`.
     pub(crate) fn start(
         id: ProviderId,
+        breaker: BreakerSpec,
         table: Arc<DeploymentTable>,
+        clock: SharedClock,
         arbiter: &ArbiterHandle,
     ) -> Self {
         let ids: Vec<DeploymentId> = table
             .iter()
-            .filter(|d| d.provider == id)
+            .filter(|d| d.provider() == id)
             .map(|d| d.id)
+            .collect();
+        let metrics = ids
+            .iter()
+            .filter_map(|i| table.get(*i))
+            .map(|d| DeploymentMetrics::new(&d.facts.provider_name, d.id))
             .collect();
         let addr =
             crate::actors::start_with_capacity(arbiter, MAILBOX_CAPACITY, move || ProviderActor {
-                state: ProviderState::new(ids),
+                state: ProviderState::new(ids, breaker),
                 table,
+                clock,
+                metrics,
             });
         Self { id, addr }
     }
@@ -40,15 +51,10 @@ impl ProviderHandle {
         self.id
     }
 
-    /// Tells the actor about a failure or a 429; other outcomes need no message.
-    /// A full mailbox drops the report: the cool-down is already in the table.
-    pub(crate) fn report(&self, deployment: DeploymentId, outcome: Outcome) {
-        if matches!(outcome, Outcome::Failure | Outcome::RateLimited { .. }) {
-            let _ = self.addr.try_send(Report {
-                deployment,
-                outcome,
-            });
-        }
+    /// Asks the actor to fold the table's counters now. A full mailbox drops the nudge, never
+    /// the counts: they stay in the table until the next tick.
+    pub(crate) fn nudge(&self) {
+        let _ = self.addr.try_send(Fold);
     }
 
     /// Whether the actor is alive and taking messages.

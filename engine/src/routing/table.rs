@@ -1,16 +1,21 @@
 //! The deployment table, shared by every worker without locks.
 //!
-//! Configuration (provider, group, model, weight) is immutable; what changes per request lives
-//! in atomics: in-flight count, the cool-down deadline a 429 set, and success counters the
-//! provider actor folds into its latency average. A worker picks a deployment from this table
-//! in a few dozen nanoseconds — no message, no thread hop — and a 429 seen by one worker cools
-//! the deployment down for all of them at once. Times are [`Clock`](crate::clock::Clock)
-//! nanoseconds; randomness comes from a [`Picker`], so every decision here is testable.
+//! Configuration (provider, group, model, weight, quotas, cost) is immutable; what changes per
+//! request lives in atomics ([`Deployment`]). A worker leases a deployment from this table in
+//! a few dozen nanoseconds — no message, no thread hop — skipping deployments that are cooling
+//! down after a 429, whose breaker gate is shut, that are at their `max_in_flight` or over
+//! their declared quota, and those the request already tried; the group's [`Strategy`] picks
+//! among the rest. Times are [`Clock`](crate::clock::Clock) nanoseconds; randomness comes from
+//! a [`Picker`], so every decision here is testable.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
+use tokio::sync::Notify;
+
+use super::deployment::{Availability, Deployment, DeploymentFacts, Lease};
+use super::pick::{Strategy, pick};
 use crate::clock::{Picker, nanos};
 use crate::error::UpstreamError;
 use crate::ids::{DeploymentId, GroupId, ProviderId};
@@ -20,76 +25,38 @@ pub const MAX_COOLDOWN: Duration = Duration::from_secs(300);
 /// Cool-down after a 429 that named no `Retry-After`.
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(5);
 
-/// The right to send one request to one deployment. Hand it back with a report.
-/// Carries the names metrics and logs need, so nobody keeps a parallel array of them.
-#[derive(Debug, Clone)]
-pub struct Lease {
-    pub deployment: DeploymentId,
-    pub provider: ProviderId,
-    pub provider_name: Arc<str>,
-    pub upstream_model: Arc<str>,
-}
-
 /// Why no deployment could be leased.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AcquireError {
     /// The group has no deployment (or only weight-0 ones).
     NoDeployment,
-    /// All candidates are cooling down; the soonest is free again after this long.
+    /// All candidates are cooling down after 429s; the soonest is free after this long.
     CoolingDown(Duration),
+    /// Every deployment is refused by its breaker (or cooling down); the soonest breaker
+    /// cool-down ends after this long, if known.
+    Unavailable(Option<Duration>),
+    /// Every available deployment is at its `max_in_flight`.
+    Saturated,
+    /// Only deployments this request already tried could take it.
+    AllTried,
 }
 
-/// One deployment: fixed facts plus live counters.
-#[derive(Debug)]
-pub struct Deployment {
-    pub id: DeploymentId,
-    pub provider: ProviderId,
-    pub provider_name: Arc<str>,
-    pub group: GroupId,
-    pub upstream_model: Arc<str>,
-    pub weight: u32,
-    in_flight: AtomicU32,
-    /// Clock nanos until which the deployment is cooling down; 0 = not cooling.
-    cooldown_until: AtomicU64,
-    successes: AtomicU64,
-    success_latency_us: AtomicU64,
-}
-
-impl Deployment {
-    pub fn in_flight(&self) -> u32 {
-        self.in_flight.load(Ordering::Relaxed)
-    }
-
-    /// Takes the successes recorded since the last call: (count, summed latency in µs).
-    pub fn take_successes(&self) -> (u64, u64) {
-        (
-            self.successes.swap(0, Ordering::Relaxed),
-            self.success_latency_us.swap(0, Ordering::Relaxed),
-        )
-    }
-
-    fn cooling(&self, now: u64) -> Option<u64> {
-        let until = self.cooldown_until.load(Ordering::Relaxed);
-        (until > now).then(|| until - now)
-    }
-
-    fn lease(&self) -> Lease {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        Lease {
-            deployment: self.id,
-            provider: self.provider,
-            provider_name: self.provider_name.clone(),
-            upstream_model: self.upstream_model.clone(),
-        }
-    }
+/// A model group's members and the state its strategy keeps.
+#[derive(Debug, Default)]
+struct Group {
+    members: Vec<DeploymentId>,
+    strategy: Strategy,
+    turn: AtomicU64,
+    /// Requests waiting for a deployment below its `max_in_flight`.
+    waiting: AtomicU32,
+    released: Notify,
 }
 
 /// Every deployment of the gateway, indexed by [`DeploymentId`], and each group's members.
 #[derive(Debug, Default)]
 pub struct DeploymentTable {
     deployments: Vec<Deployment>,
-    /// By group id: the deployments of that group with a weight above zero.
-    groups: Vec<Vec<DeploymentId>>,
+    groups: Vec<Group>,
 }
 
 impl DeploymentTable {
@@ -97,7 +64,7 @@ impl DeploymentTable {
         Self::default()
     }
 
-    /// Adds a deployment; returns its gateway-wide id.
+    /// Adds a deployment with default facts; returns its gateway-wide id.
     pub fn add(
         &mut self,
         provider: (ProviderId, Arc<str>),
@@ -105,26 +72,32 @@ impl DeploymentTable {
         upstream_model: Arc<str>,
         weight: u32,
     ) -> DeploymentId {
+        let mut facts = DeploymentFacts::new(provider, group, upstream_model);
+        facts.weight = weight;
+        self.add_facts(facts)
+    }
+
+    /// Adds a deployment; returns its gateway-wide id.
+    pub fn add_facts(&mut self, facts: DeploymentFacts) -> DeploymentId {
         let id = DeploymentId::from_index(self.deployments.len());
-        self.deployments.push(Deployment {
-            id,
-            provider: provider.0,
-            provider_name: provider.1,
-            group,
-            upstream_model,
-            weight,
-            in_flight: AtomicU32::new(0),
-            cooldown_until: AtomicU64::new(0),
-            successes: AtomicU64::new(0),
-            success_latency_us: AtomicU64::new(0),
-        });
-        if self.groups.len() <= group.index() {
-            self.groups.resize_with(group.index() + 1, Vec::new);
+        let group = facts.group.index();
+        let chosen = facts.weight > 0;
+        self.deployments.push(Deployment::new(id, facts));
+        if self.groups.len() <= group {
+            self.groups.resize_with(group + 1, Group::default);
         }
-        if weight > 0 {
-            self.groups[group.index()].push(id);
+        if chosen {
+            self.groups[group].members.push(id);
         }
         id
+    }
+
+    /// Sets how `group` chooses among its deployments.
+    pub fn set_strategy(&mut self, group: GroupId, strategy: Strategy) {
+        if self.groups.len() <= group.index() {
+            self.groups.resize_with(group.index() + 1, Group::default);
+        }
+        self.groups[group.index()].strategy = strategy;
     }
 
     pub fn get(&self, id: DeploymentId) -> Option<&Deployment> {
@@ -135,68 +108,113 @@ impl DeploymentTable {
         self.deployments.iter()
     }
 
-    /// Picks a deployment of `group` by weight among those not cooling down.
+    /// Leases a deployment of `group` by its strategy.
     pub fn acquire(
         &self,
         group: GroupId,
         now: u64,
         picker: &dyn Picker,
     ) -> Result<Lease, AcquireError> {
-        let members = self.members(group);
-        if members.clone().next().is_none() {
-            return Err(AcquireError::NoDeployment);
-        }
-        let mut total: u64 = 0;
-        let mut soonest: Option<u64> = None;
-        for d in members.clone() {
-            match d.cooling(now) {
-                Some(wait) => soonest = Some(soonest.map_or(wait, |s| s.min(wait))),
-                None => total += u64::from(d.weight),
-            }
-        }
-        if total == 0 {
-            return Err(AcquireError::CoolingDown(
-                soonest.map_or(DEFAULT_COOLDOWN, Duration::from_nanos),
-            ));
-        }
-        let mut pick = picker.below(total);
-        for d in members.filter(|d| d.cooling(now).is_none()) {
-            let weight = u64::from(d.weight);
-            if pick < weight {
-                return Ok(d.lease());
-            }
-            pick -= weight;
-        }
-        Err(AcquireError::NoDeployment)
+        self.acquire_excluding(group, now, picker, &[])
     }
 
-    /// Ends a lease. A 429 cools the deployment down at once, for every worker.
-    pub fn release(&self, id: DeploymentId, outcome: Outcome, now: u64) {
-        let Some(d) = self.get(id) else {
+    /// Leases a deployment of `group` other than those in `tried`.
+    pub fn acquire_excluding(
+        &self,
+        group: GroupId,
+        now: u64,
+        picker: &dyn Picker,
+        tried: &[DeploymentId],
+    ) -> Result<Lease, AcquireError> {
+        let Some(g) = self
+            .groups
+            .get(group.index())
+            .filter(|g| !g.members.is_empty())
+        else {
+            return Err(AcquireError::NoDeployment);
+        };
+        let mut candidates: Vec<&Deployment> = Vec::with_capacity(g.members.len());
+        let (mut cooling, mut open, mut saturated, mut excluded) =
+            (None::<u64>, None, false, false);
+        for d in g.members.iter().filter_map(|id| self.get(*id)) {
+            if tried.contains(&d.id) {
+                excluded = true;
+                continue;
+            }
+            match d.available(now) {
+                Availability::Yes => candidates.push(d),
+                Availability::Cooling(wait) => {
+                    cooling = Some(cooling.map_or(wait, |c| c.min(wait)));
+                }
+                Availability::Open => {
+                    let wait = d.gate.open_until().map_or(0, |u| u.saturating_sub(now));
+                    open = Some(open.map_or(wait, |o: u64| o.min(wait)));
+                }
+                Availability::Saturated => saturated = true,
+                Availability::OverQuota => open = open.or(Some(0)),
+            }
+        }
+        while !candidates.is_empty() {
+            let i = pick(g.strategy, &candidates, now, picker, &g.turn);
+            if let Some(lease) = candidates[i].try_lease(now) {
+                return Ok(lease);
+            }
+            candidates.swap_remove(i);
+        }
+        Err(if excluded {
+            AcquireError::AllTried
+        } else if saturated {
+            AcquireError::Saturated
+        } else if let Some(open) = open {
+            let soonest = cooling.map_or(open, |c| c.min(open));
+            AcquireError::Unavailable(Some(soonest).filter(|n| *n > 0).map(Duration::from_nanos))
+        } else if let Some(cooling) = cooling {
+            AcquireError::CoolingDown(Duration::from_nanos(cooling))
+        } else {
+            AcquireError::Unavailable(None)
+        })
+    }
+
+    /// Waits until a deployment of `group` is released, or `timeout` passes.
+    pub async fn wait_for_release(&self, group: GroupId, timeout: Duration) {
+        let Some(g) = self.groups.get(group.index()) else {
             return;
         };
+        g.waiting.fetch_add(1, Ordering::AcqRel);
+        let _ = tokio::time::timeout(timeout, g.released.notified()).await;
+        g.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Ends a lease. A 429 cools the deployment down at once, for every worker. Returns
+    /// whether the provider actor should fold the deployment's breaker now rather than at
+    /// its next tick (a failure streak reached the trip threshold, or the breaker is open).
+    pub fn release(&self, id: DeploymentId, outcome: Outcome, now: u64) -> bool {
+        let Some(d) = self.get(id) else {
+            return false;
+        };
         d.in_flight.fetch_sub(1, Ordering::Relaxed);
-        match outcome {
+        if let Some(g) = self.groups.get(d.facts.group.index())
+            && g.waiting.load(Ordering::Acquire) > 0
+        {
+            g.released.notify_waiters();
+        }
+        let streak = match outcome {
             Outcome::Success { latency } => {
-                d.successes.fetch_add(1, Ordering::Relaxed);
-                let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-                d.success_latency_us.fetch_add(us, Ordering::Relaxed);
+                d.count_success(latency);
+                d.gate.record(false)
             }
+            Outcome::Failure => d.gate.record(true),
             Outcome::RateLimited { retry_after } => {
                 let wait = retry_after.unwrap_or(DEFAULT_COOLDOWN).min(MAX_COOLDOWN);
                 let until = now.saturating_add(nanos(wait));
                 d.cooldown_until.fetch_max(until, Ordering::Relaxed);
+                d.cooldowns.fetch_add(1, Ordering::Relaxed);
+                return false;
             }
-            Outcome::Failure | Outcome::Neutral => {}
-        }
-    }
-
-    fn members(&self, group: GroupId) -> impl Iterator<Item = &Deployment> + Clone {
-        self.groups
-            .get(group.index())
-            .map_or(&[][..], Vec::as_slice)
-            .iter()
-            .filter_map(|id| self.deployments.get(id.index()))
+            Outcome::Neutral => return false,
+        };
+        let trip = d.facts.trip_after;
+        (trip > 0 && streak >= u64::from(trip)) || d.gate.open_until().is_some()
     }
 }
 
@@ -206,7 +224,7 @@ pub enum Outcome {
     Success {
         latency: Duration,
     },
-    /// 429: cool down until `retry_after` (capped), or the default.
+    /// 429: cool down until `retry_after` (capped), or the default. Not a breaker failure.
     RateLimited {
         retry_after: Option<Duration>,
     },
@@ -223,7 +241,7 @@ impl Outcome {
             UpstreamError::RateLimited { retry_after } => Outcome::RateLimited {
                 retry_after: *retry_after,
             },
-            UpstreamError::BadRequest { .. } => Outcome::Neutral,
+            e if e.fault() == crate::error::Fault::Client => Outcome::Neutral,
             _ => Outcome::Failure,
         }
     }

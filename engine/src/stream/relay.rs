@@ -56,6 +56,10 @@ pub struct RelayStream {
     held: Batch,
     /// Whether the last poll yielded to let the upstream connection hand over more.
     yielded: bool,
+    /// Bytes read ahead by the dispatcher (the first event), yielded before anything else.
+    peeked: Option<Bytes>,
+    /// The summary of a stream that ended before anyone asked to hear about it.
+    unclaimed: Option<Box<StreamSummary>>,
 }
 
 impl std::fmt::Debug for RelayStream {
@@ -88,12 +92,29 @@ impl RelayStream {
             pending_error: None,
             held: Batch::default(),
             yielded: false,
+            peeked: None,
+            unclaimed: None,
         }
     }
 
-    /// Runs `f` once when the stream ends, fails, or is dropped by a departing client.
+    /// Runs `f` once when the stream ends, fails, or is dropped by a departing client (at
+    /// once if it already ended).
     pub fn on_finish(&mut self, f: impl FnOnce(StreamSummary) + Send + 'static) {
-        self.on_finish = Some(Box::new(f));
+        match self.unclaimed.take() {
+            Some(summary) => f(*summary),
+            None => self.on_finish = Some(Box::new(f)),
+        }
+    }
+
+    /// Ends the stream with `error` before anything reached the client (the dispatcher gave
+    /// up waiting for the first event): reported as that failure, not as a departed client.
+    pub(crate) fn abandon(&mut self, error: UpstreamError) {
+        self.finish(Some(error), false);
+    }
+
+    /// Puts back bytes the dispatcher read ahead, to be yielded first.
+    pub(crate) fn unread(&mut self, bytes: Bytes) {
+        self.peeked = Some(bytes);
     }
 
     /// The lease this stream holds: provider and deployment, with their names.
@@ -126,8 +147,9 @@ impl RelayStream {
             events: self.relay.events(),
             first_forwarded: self.first_forwarded,
         };
-        if let Some(f) = self.on_finish.take() {
-            f(summary);
+        match self.on_finish.take() {
+            Some(f) => f(summary),
+            None => self.unclaimed = Some(Box::new(summary)),
         }
     }
 
@@ -204,6 +226,9 @@ impl Stream for RelayStream {
     /// and the first write of a stream is never held back.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        if let Some(bytes) = this.peeked.take() {
+            return Poll::Ready(Some(Ok(bytes)));
+        }
         if this.finished {
             return Poll::Ready(this.pending_error.take().map(Err));
         }

@@ -105,6 +105,29 @@ impl UpstreamClients {
         request: UpstreamRequest,
         stream: bool,
     ) -> Result<Response, UpstreamError> {
+        let timeouts = self.timeouts(id);
+        self.send_within(id, request, stream, timeouts.first_byte, timeouts.total)
+            .await
+    }
+
+    /// The provider's configured timeouts (defaults for an unknown id).
+    pub fn timeouts(&self, id: ProviderId) -> crate::spec::UpstreamTimeouts {
+        self.providers
+            .get(id)
+            .map(|p| p.spec.timeouts)
+            .unwrap_or_default()
+    }
+
+    /// [`UpstreamClients::send`] with this attempt's first-byte and total timeouts (a
+    /// deployment may override its provider's).
+    pub async fn send_within(
+        &self,
+        id: ProviderId,
+        request: UpstreamRequest,
+        stream: bool,
+        first_byte: Duration,
+        total: Duration,
+    ) -> Result<Response, UpstreamError> {
         let (Some(provider), Some(client)) = (self.providers.get(id), self.clients.get(id.index()))
         else {
             return Err(UpstreamError::Connect);
@@ -114,15 +137,14 @@ impl UpstreamClients {
         } else {
             "application/json"
         };
-        let timeouts = provider.spec.timeouts;
         let builder = client
             .post(request.url)
-            .timeout(timeouts.total)
+            .timeout(total)
             .headers(request.headers)
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, accept)
             .body(request.body);
-        let response = match tokio::time::timeout(timeouts.first_byte, builder.send()).await {
+        let response = match tokio::time::timeout(first_byte, builder.send()).await {
             Err(_) => return Err(UpstreamError::Timeout),
             Ok(Err(e)) => return Err(classify_transport(&e)),
             Ok(Ok(response)) => response,

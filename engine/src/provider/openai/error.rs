@@ -27,11 +27,56 @@ pub(crate) fn classify(
         | StatusCode::NOT_FOUND
         | StatusCode::CONFLICT
         | StatusCode::PAYLOAD_TOO_LARGE
-        | StatusCode::UNPROCESSABLE_ENTITY => UpstreamError::BadRequest {
-            status: status.as_u16(),
-            message: scrub::error_message(body, credential),
-        },
+        | StatusCode::UNPROCESSABLE_ENTITY => {
+            let message = scrub::error_message(body, credential);
+            match refusal(body) {
+                Some(Refusal::ContextWindow) => UpstreamError::ContextWindowExceeded { message },
+                Some(Refusal::ContentPolicy) => UpstreamError::ContentPolicy { message },
+                None => UpstreamError::BadRequest {
+                    status: status.as_u16(),
+                    message,
+                },
+            }
+        }
+        s if s.as_u16() == 529 => UpstreamError::Overloaded,
         s => UpstreamError::Status(s.as_u16()),
+    }
+}
+
+/// A client error that a fallback group may fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    ContextWindow,
+    ContentPolicy,
+}
+
+/// Reads OpenAI's `error.code` (and, for servers that set none, the message) to tell a
+/// context-window or content-policy refusal from other bad requests.
+fn refusal(body: &[u8]) -> Option<Refusal> {
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let error = json.get("error")?;
+    let text = |key: &str| {
+        error
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    let (code, message) = (text("code"), text("message"));
+    if code == "context_length_exceeded"
+        || message.contains("maximum context length")
+        || message.contains("context window")
+        || message.contains("context length")
+    {
+        Some(Refusal::ContextWindow)
+    } else if code == "content_policy_violation"
+        || code == "content_filter"
+        || message.contains("content policy")
+        || message.contains("content management policy")
+    {
+        Some(Refusal::ContentPolicy)
+    } else {
+        None
     }
 }
 
@@ -89,5 +134,34 @@ mod tests {
             classify(StatusCode::BAD_GATEWAY, &none, body, None),
             UpstreamError::Status(502)
         );
+        let overloaded = StatusCode::from_u16(529).unwrap();
+        assert_eq!(
+            classify(overloaded, &none, b"", None),
+            UpstreamError::Overloaded
+        );
+        assert_eq!(
+            classify(StatusCode::REQUEST_TIMEOUT, &none, b"", None),
+            UpstreamError::Status(408)
+        );
+    }
+
+    #[test]
+    fn tells_context_window_and_content_policy_refusals_apart() {
+        let none = HeaderMap::new();
+        let context = br#"{"error":{"message":"This model's maximum context length is 8192 tokens","code":"context_length_exceeded"}}"#;
+        assert!(matches!(
+            classify(StatusCode::BAD_REQUEST, &none, context, None),
+            UpstreamError::ContextWindowExceeded { .. }
+        ));
+        let policy = br#"{"error":{"message":"refused","code":"content_policy_violation"}}"#;
+        assert!(matches!(
+            classify(StatusCode::BAD_REQUEST, &none, policy, None),
+            UpstreamError::ContentPolicy { .. }
+        ));
+        let other = br#"{"error":{"message":"bad temperature","code":"invalid_value"}}"#;
+        assert!(matches!(
+            classify(StatusCode::BAD_REQUEST, &none, other, None),
+            UpstreamError::BadRequest { status: 400, .. }
+        ));
     }
 }

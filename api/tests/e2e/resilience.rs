@@ -1,0 +1,346 @@
+//! Retries, failover, fallbacks, timeouts, the circuit breaker and the retry budget, against the mock's scripted sequences. Upstream attempts are counted at the mock;
+//! waits are bounded polls on observable state, never bare sleeps.
+
+use std::time::{Duration, Instant};
+
+use portcullis_loadtest::mock::{Behaviour, MockOptions};
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+pub(crate) fn yaml(mock: &str) -> String {
+    format!(
+        r#"
+server:
+  listen: 127.0.0.1:0
+  admin_listen: 127.0.0.1:0
+  workers: 1
+  shutdown_timeout: 5s
+auth:
+  master_key: env:MASTER
+storage:
+  backend: memory
+providers:
+  - name: mock
+    vendor: openai_compatible
+    base_url: {mock}
+    api_key: env:PROVIDER_KEY
+    allow_private_network: true
+    timeouts: {{ first_byte: 2s, read: 2s }}
+    retry: {{ backoff_base: 10ms, backoff_max: 50ms }}
+  - name: brk
+    vendor: openai_compatible
+    base_url: {mock}
+    api_key: env:PROVIDER_KEY
+    allow_private_network: true
+    breaker: {{ consecutive_failures: 2, cooldown: 300ms }}
+  - name: stingy
+    vendor: openai_compatible
+    base_url: {mock}
+    api_key: env:PROVIDER_KEY
+    allow_private_network: true
+    breaker: {{ consecutive_failures: 0, failure_rate: 0 }}
+    retry: {{ budget_ratio: 0.5, budget_min_per_sec: 0, backoff_base: 1ms, backoff_max: 1ms }}
+  - name: idle
+    vendor: openai_compatible
+    base_url: {mock}
+    api_key: env:PROVIDER_KEY
+    allow_private_network: true
+    timeouts: {{ first_byte: 2s, read: 300ms }}
+models:
+  - name: pair
+    strategy: priority
+    deployments:
+      - {{ provider: mock, model: r-a }}
+      - {{ provider: mock, model: r-b }}
+  - name: solo
+    aliases: [solo-alias]
+    deployments:
+      - {{ provider: mock, model: solo-up }}
+  - name: ttfb
+    strategy: priority
+    deployments:
+      - {{ provider: mock, model: slow-up, timeouts: {{ first_byte: 300ms }} }}
+      - {{ provider: mock, model: quick-up }}
+  - name: ttfb-only
+    max_attempts: 1
+    deployments:
+      - {{ provider: mock, model: slow-only, timeouts: {{ first_byte: 300ms }} }}
+  - name: brk
+    max_attempts: 1
+    deployments:
+      - {{ provider: brk, model: brk-up }}
+  - name: storm
+    deployments:
+      - {{ provider: stingy, model: storm-up }}
+  - name: idle
+    deployments:
+      - {{ provider: idle, model: idle-up }}
+  - name: fb-primary
+    max_attempts: 1
+    fallbacks: [fb-secret, fb-ok]
+    deployments:
+      - {{ provider: mock, model: fbp }}
+  - name: fb-closed
+    max_attempts: 1
+    fallbacks: [fb-secret]
+    deployments:
+      - {{ provider: mock, model: fbc }}
+  - name: fb-secret
+    deployments:
+      - {{ provider: mock, model: fbs }}
+  - name: fb-ok
+    deployments:
+      - {{ provider: mock, model: fbo }}
+keys:
+  - name: team-a
+    key: env:KEY_A
+    models: [pair, solo, solo-alias, ttfb, ttfb-only, brk, storm, idle, fb-primary, fb-closed, fb-ok]
+"#
+    )
+}
+
+pub(crate) async fn start() -> Harness {
+    Harness::start_config(MockOptions::default(), yaml).await
+}
+
+pub(crate) fn stream(model: &str) -> Value {
+    json!({ "model": model, "stream": true, "messages": [{ "role": "user", "content": "hi" }] })
+}
+
+/// Status and body of a chat request as team-a.
+async fn ask(h: &Harness, body: &Value) -> (u16, String) {
+    let response = h.chat(Some(KEY_A), body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// The admin view of the deployment serving `upstream_model`.
+async fn deployment(h: &Harness, upstream_model: &str) -> Value {
+    let (status, body) = send_json(
+        h.http
+            .get(h.admin_url("/admin/deployments"))
+            .bearer_auth(MASTER),
+    )
+    .await;
+    assert_eq!(status, 200);
+    body["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["upstream_model"] == upstream_model)
+        .cloned()
+        .unwrap()
+}
+
+/// Polls the admin view (at most 3 s) until the deployment's breaker is `state`.
+async fn await_breaker(h: &Harness, upstream_model: &str, state: &str) {
+    for _ in 0..150 {
+        if deployment(h, upstream_model).await["breaker"] == state {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("breaker of {upstream_model} never became {state}");
+}
+
+#[actix_web::test]
+async fn fails_over_to_the_next_deployment_on_429_and_on_500() {
+    let h = start().await;
+    h.mock
+        .script("r-a", [Behaviour::status(429).retry_after(30)]);
+    let (status, body) = ask(&h, &hello("pair")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (
+            h.mock.model_request_count("r-a"),
+            h.mock.model_request_count("r-b")
+        ),
+        (1, 1)
+    );
+    // r-a cools down for its Retry-After: the next request goes straight to r-b.
+    let (status, _) = ask(&h, &hello("pair")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            h.mock.model_request_count("r-a"),
+            h.mock.model_request_count("r-b")
+        ),
+        (1, 2)
+    );
+    assert!(deployment(&h, "r-a").await["cooldown_ms"].as_f64().unwrap() > 20_000.0);
+
+    let h2 = start().await;
+    h2.mock.script("r-a", [Behaviour::status(500)]);
+    let (status, _) = ask(&h2, &hello("pair")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            h2.mock.model_request_count("r-a"),
+            h2.mock.model_request_count("r-b")
+        ),
+        (1, 1)
+    );
+    h2.stop().await;
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn honours_retry_after_before_retrying_the_only_deployment() {
+    let h = start().await;
+    h.mock.script(
+        "solo-up",
+        [Behaviour::status(429).retry_after(1), Behaviour::ok()],
+    );
+    let started = Instant::now();
+    // Through the alias, which reaches the same group.
+    let (status, body) = ask(&h, &hello("solo-alias")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(h.mock.model_request_count("solo-up"), 2);
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn does_not_retry_a_400() {
+    let h = start().await;
+    h.mock.script("r-a", [Behaviour::status(400)]);
+    let (status, _) = ask(&h, &hello("pair")).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        h.mock.model_request_count("r-a") + h.mock.model_request_count("r-b"),
+        1
+    );
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn does_not_retry_after_the_stream_started() {
+    let h = start().await;
+    h.mock
+        .script("r-a", [Behaviour::ok().chunks(6).disconnect_after(3)]);
+    let (status, body) = ask(&h, &stream("pair")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("upstream_stream_interrupted"), "{body}");
+    assert!(!body.contains("[DONE]"), "{body}");
+    assert_eq!(
+        h.mock.model_request_count("r-a") + h.mock.model_request_count("r-b"),
+        1
+    );
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn a_stream_failing_before_its_first_byte_fails_over_or_gets_an_http_error() {
+    let h = start().await;
+    let slow = Behaviour::ok().first_byte_delay(Duration::from_secs(2));
+    h.mock.script_model("slow-up", slow.clone());
+    let (status, body) = ask(&h, &stream("ttfb")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("[DONE]"), "{body}");
+    assert_eq!(h.mock.model_request_count("quick-up"), 1);
+    // With nowhere else to go: a plain HTTP error, not 200 and an error event.
+    h.mock.script_model("slow-only", slow);
+    let (status, body) = ask(&h, &stream("ttfb-only")).await;
+    assert_eq!(status, 504, "{body}");
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["error"]["code"], "upstream_timeout");
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn the_breaker_opens_fails_fast_half_opens_and_closes_on_success() {
+    let h = start().await;
+    h.mock
+        .script("brk-up", [Behaviour::status(500), Behaviour::status(500)]);
+    for _ in 0..2 {
+        assert_eq!(ask(&h, &hello("brk")).await.0, 502);
+    }
+    await_breaker(&h, "brk-up", "open").await;
+    // Open: a fast 503 that never reaches the provider.
+    let started = Instant::now();
+    let (status, body) = ask(&h, &hello("brk")).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(started.elapsed() < Duration::from_millis(250));
+    assert!(body.contains("overloaded"), "{body}");
+    assert_eq!(h.mock.model_request_count("brk-up"), 2);
+    // After the 300ms cool-down one probe goes through; its success closes the breaker.
+    let mut served = false;
+    for _ in 0..100 {
+        if ask(&h, &hello("brk")).await.0 == 200 {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(served, "no probe was let through");
+    assert_eq!(h.mock.model_request_count("brk-up"), 3);
+    await_breaker(&h, "brk-up", "closed").await;
+    let scrape = h.scrape().await;
+    let opened = sample(
+        &scrape,
+        "portcullis_breaker_transitions_total",
+        &[("provider", "brk"), ("to", "open")],
+    );
+    assert!(opened >= 1.0, "{scrape}");
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn falls_back_to_another_group_but_never_to_one_the_key_may_not_use() {
+    let h = start().await;
+    h.mock.script("fbp", [Behaviour::status(503)]);
+    let (status, body) = ask(&h, &hello("fb-primary")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        h.mock.model_request_count("fbs"),
+        0,
+        "reached a group the key may not use"
+    );
+    assert_eq!(h.mock.model_request_count("fbo"), 1);
+    h.mock.script("fbc", [Behaviour::status(503)]);
+    let (status, _) = ask(&h, &hello("fb-closed")).await;
+    assert_eq!(status, 502);
+    assert_eq!(h.mock.model_request_count("fbs"), 0);
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn first_byte_and_idle_timeouts_fire() {
+    let h = start().await;
+    h.mock
+        .script_model("slow-only", Behaviour::ok().latency(Duration::from_secs(2)));
+    let started = Instant::now();
+    let (status, _) = ask(&h, &hello("ttfb-only")).await;
+    assert_eq!(status, 504);
+    assert!(started.elapsed() < Duration::from_millis(1500));
+    // After the first byte, a stall ends the stream with one error event, never a hang.
+    h.mock
+        .script("idle-up", [Behaviour::ok().chunks(6).pause_after_chunks(2)]);
+    let (status, body) = ask(&h, &stream("idle")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body.matches("upstream_timeout").count(), 1, "{body}");
+    assert!(!body.contains("[DONE]"), "{body}");
+    h.mock.resume();
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn the_retry_budget_stops_a_retry_storm() {
+    let h = start().await;
+    h.mock.script_model("storm-up", Behaviour::status(500));
+    for _ in 0..20 {
+        assert_eq!(ask(&h, &hello("storm")).await.0, 502);
+    }
+    // Three attempts each would be 60; the budget allows half a retry per request.
+    let attempts = h.mock.model_request_count("storm-up");
+    assert!(
+        (20..=31).contains(&attempts),
+        "{attempts} upstream attempts"
+    );
+    h.stop().await;
+}

@@ -1,0 +1,103 @@
+//! Resilience settings: strategies, aliases, fallbacks, attempts, per-deployment limits and
+//! timeouts, and each provider's breaker and retry settings.
+
+use std::time::Duration;
+
+use portcullis_engine::Strategy;
+
+use super::*;
+
+const RESILIENT: &str = r#"
+auth:
+  master_key: env:MASTER
+storage:
+  backend: memory
+providers:
+  - name: openai
+    vendor: openai
+    api_key: env:OPENAI_API_KEY
+    breaker: { consecutive_failures: 3, failure_rate: 0.25, window: 1m, cooldown: 200ms, max_cooldown: 10s, half_open_probes: 2 }
+    retry: { budget_ratio: 0.1, budget_min_per_sec: 2, budget_window: 5s, backoff_base: 50ms, backoff_max: 1s, max_retry_after: 3s }
+models:
+  - name: big
+    deployments:
+      - { provider: openai, model: gpt-4o }
+  - name: small
+    strategy: cheapest
+    aliases: [tiny]
+    fallbacks: [big]
+    context_window_fallbacks: [big]
+    max_attempts: 2
+    queue_timeout: 250ms
+    deployments:
+      - provider: openai
+        model: gpt-4o-mini
+        rpm: 100
+        tpm: 20000
+        cost_per_million: "0.75"
+        max_in_flight: 8
+        priority: 2
+        timeouts: { first_byte: 3s, total: 20s }
+keys:
+  - name: team-a
+    key: env:TEAM_A_KEY
+    models: [tiny]
+"#;
+
+#[test]
+fn resilience_settings_reach_the_gateway_spec() {
+    let config = load(RESILIENT).unwrap();
+    let p = &config.gateway.providers[0];
+    assert_eq!(p.breaker.consecutive_failures, 3);
+    assert_eq!(p.breaker.failure_rate, 0.25);
+    assert_eq!(p.breaker.window, Duration::from_secs(60));
+    assert_eq!(p.breaker.cooldown, Duration::from_millis(200));
+    assert_eq!(p.breaker.half_open_probes, 2);
+    assert_eq!(p.retry_budget.ratio, 0.1);
+    assert_eq!(p.retry_budget.min_per_sec, 2);
+    assert_eq!(p.backoff.base, Duration::from_millis(50));
+    assert_eq!(p.backoff.max_retry_after, Duration::from_secs(3));
+    let small = &config.gateway.groups[1];
+    assert_eq!(small.strategy, Strategy::Cheapest);
+    assert_eq!(&*small.aliases[0], "tiny");
+    assert_eq!(&*small.fallbacks[0], "big");
+    assert_eq!(&*small.context_window_fallbacks[0], "big");
+    assert_eq!(small.max_attempts, 2);
+    assert_eq!(small.queue_timeout, Duration::from_millis(250));
+    let d = &small.deployments[0];
+    assert_eq!(
+        (d.rpm, d.tpm, d.max_in_flight, d.priority),
+        (Some(100), Some(20000), Some(8), 2)
+    );
+    assert_eq!(d.cost, Some(750_000));
+    assert_eq!(d.first_byte_timeout, Some(Duration::from_secs(3)));
+    assert_eq!(d.total_timeout, Some(Duration::from_secs(20)));
+    // Defaults elsewhere.
+    let big = &config.gateway.groups[0];
+    assert_eq!(big.strategy, Strategy::WeightedRandom);
+    assert_eq!(big.max_attempts, 3);
+}
+
+#[test]
+fn bad_resilience_settings_are_each_named() {
+    let text = RESILIENT
+        .replace("strategy: cheapest", "strategy: fastest")
+        .replace("fallbacks: [big]\n", "fallbacks: [nope, small]\n")
+        .replace("aliases: [tiny]", "aliases: [big]")
+        .replace("max_attempts: 2", "max_attempts: 0")
+        .replace("failure_rate: 0.25", "failure_rate: 2")
+        .replace("cost_per_million: \"0.75\"", "cost_per_million: \"cheap\"")
+        .replace("models: [tiny]", "models: [small]");
+    let error = error_of(&text);
+    for path in [
+        "models[1].strategy",
+        "models[1].fallbacks[0]",
+        "models[1].fallbacks[1]",
+        "models[1].aliases[0]",
+        "models[1].max_attempts",
+        "providers[0].breaker.failure_rate",
+        "models[1].deployments[0].cost_per_million",
+    ] {
+        assert!(error.contains(path), "{path} not in {error}");
+    }
+}
