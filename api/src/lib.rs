@@ -19,6 +19,6 @@ mod spend;
 mod state;
 pub mod stores;
 
-pub use portcullis_config::Config;
+pub use portcullis_config::{Config, LimiterBackend};
 pub use server::{RunningGateway, StartError, StartOptions, start, start_async, start_with_stores};
 pub use stores::Stores;

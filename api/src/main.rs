@@ -145,9 +145,13 @@ async fn main() -> anyhow::Result<()> {
             for warning in &loaded.warnings {
                 writeln!(std::io::stdout().lock(), "warning: {warning}")?;
             }
+            let limiter = match loaded.limits.backend {
+                portcullis_api::LimiterBackend::Memory => "in memory (this replica only)",
+                portcullis_api::LimiterBackend::Redis(_) => "on Redis (shared by every replica)",
+            };
             writeln!(
                 std::io::stdout().lock(),
-                "note: key and team budgets, rpm, tpm and max_parallel are stored but not yet enforced"
+                "note: rate limits, parallel caps and budgets are enforced {limiter}"
             )?;
         }
         Command::Check { config, json } => {

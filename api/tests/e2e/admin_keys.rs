@@ -145,7 +145,7 @@ async fn deleting_a_team_disables_every_key_of_it() {
         )
         .await;
     assert_eq!(status, 201, "{team}");
-    assert_eq!(team["limits_enforced"], false);
+    assert_eq!(team["limits_enforced"], true);
     let (_, a) = h.create_key(json!({"team": "t1"})).await;
     let (_, b) = h.create_key(json!({"team": "t1"})).await;
     assert_eq!(h.chat_status(&a, "gpt-test").await, 200);

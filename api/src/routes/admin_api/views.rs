@@ -7,7 +7,7 @@ use portcullis_storage::{KeyRecord, Team};
 use serde_json::{Value, json};
 
 /// Said next to every scope: budgets and rate limits are kept, not yet applied.
-pub(crate) const LIMITS_NOTICE: &str = "budget, rpm, tpm and max_parallel are stored but not yet enforced (the limiter is not wired yet)";
+pub(crate) const LIMITS_NOTICE: &str = "budget, rpm, tpm and max_parallel are enforced at admission (see docs/LIMITS.md); a change applies within the auth cache's TTL (5 s) on every replica";
 
 pub(crate) fn key(record: &KeyRecord) -> Value {
     json!({
@@ -25,7 +25,7 @@ pub(crate) fn key(record: &KeyRecord) -> Value {
         "expires_at": record.expires_at,
         "revoked_at": record.revoked_at,
         "previous_key_valid_until": record.previous.map(|p| p.grace_until),
-        "limits_enforced": false,
+        "limits_enforced": true,
         "notice": LIMITS_NOTICE,
     })
 }
@@ -39,7 +39,7 @@ pub(crate) fn team(team: &Team) -> Value {
         "metadata": team.metadata,
         "created_at": team.created_at,
         "updated_at": team.updated_at,
-        "limits_enforced": false,
+        "limits_enforced": true,
         "notice": LIMITS_NOTICE,
     })
 }
