@@ -60,6 +60,11 @@ impl Authenticator {
         &self.cache
     }
 
+    /// The auth cache, shared (for the task that applies other replicas' invalidations).
+    pub(crate) fn shared_cache(&self) -> Arc<AuthCache> {
+        Arc::clone(&self.cache)
+    }
+
     /// The virtual key presented with `req` if it may be used now from the caller's
     /// address: 401 when unknown, revoked, expired or rotated out; 403 for a refused address.
     pub(crate) async fn virtual_key(&self, req: &HttpRequest) -> Result<VirtualKey, ApiError> {

@@ -10,18 +10,35 @@
 //!
 //! Whether a cached key may be used is decided per request (`VirtualKey::usable_at`), so
 //! expiry and the end of a rotation's grace take effect at their instant even from cache.
+//!
+//! With the Redis limiter, an invalidation is also published over Redis pub/sub
+//! (`storage::redis::KeyEvents`) and every replica drops the entries when it hears it —
+//! well inside the TTL; a replica whose subscription was re-established (it may have missed
+//! messages) clears its whole cache. The TTL stays the bound when Redis is unreachable.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use portcullis_storage::redis::{KeyEvent, KeyEvents};
 use portcullis_storage::{KeyHash, KeyId, TeamId, VirtualKey};
 
-#[derive(Debug)]
 pub(crate) struct AuthCache {
     entries: Mutex<HashMap<KeyHash, (Instant, VirtualKey)>>,
     ttl: Duration,
     capacity: usize,
+    /// Where invalidations are published to the other replicas, when there are any.
+    publisher: OnceLock<Arc<KeyEvents>>,
+}
+
+impl std::fmt::Debug for AuthCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthCache")
+            .field("ttl", &self.ttl)
+            .field("capacity", &self.capacity)
+            .field("publishes", &self.publisher.get().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl AuthCache {
@@ -35,6 +52,42 @@ impl AuthCache {
             entries: Mutex::new(HashMap::new()),
             ttl: ttl.min(Self::TTL),
             capacity: capacity.max(1),
+            publisher: OnceLock::new(),
+        }
+    }
+
+    /// Publishes every later invalidation to the other replicas through `events`.
+    pub(crate) fn publish_to(&self, events: Arc<KeyEvents>) {
+        let _ = self.publisher.set(events);
+    }
+
+    /// Sends `event` to the other replicas, off the caller's path; a failure leaves the TTL
+    /// as the bound.
+    fn publish(&self, event: KeyEvent) {
+        let (Some(events), Ok(runtime)) =
+            (self.publisher.get(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let events = Arc::clone(events);
+        runtime.spawn(async move {
+            if let Err(e) = events.publish(&event).await {
+                tracing::warn!("could not publish a key invalidation: {e}");
+            }
+        });
+    }
+
+    /// Applies an invalidation heard from another replica (never re-published).
+    pub(crate) fn apply(&self, event: &KeyEvent) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        match event {
+            KeyEvent::KeyChanged(id) => entries.retain(|_, (_, k)| k.id.as_str() != id),
+            KeyEvent::TeamChanged(id) => {
+                entries.retain(|_, (_, k)| k.team.as_ref().is_none_or(|t| t.as_str() != id));
+            }
+            KeyEvent::Reconnected => entries.clear(),
         }
     }
 
@@ -58,18 +111,21 @@ impl AuthCache {
         entries.insert(hash, (now, key));
     }
 
-    /// Forgets every entry of key `id` (its current and previous hashes).
+    /// Forgets every entry of key `id` (its current and previous hashes), here and on every
+    /// replica that hears the published event.
     pub(crate) fn invalidate_key(&self, id: &KeyId) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.retain(|_, (_, k)| k.id != *id);
         }
+        self.publish(KeyEvent::KeyChanged(id.as_str().to_owned()));
     }
 
-    /// Forgets every entry of a key of team `id`.
+    /// Forgets every entry of a key of team `id`, here and on every replica.
     pub(crate) fn invalidate_team(&self, id: &TeamId) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.retain(|_, (_, k)| k.team.as_ref() != Some(id));
         }
+        self.publish(KeyEvent::TeamChanged(id.as_str().to_owned()));
     }
 
     #[cfg(test)]

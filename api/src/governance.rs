@@ -8,7 +8,8 @@
 //! reservation behind (the lease is the backstop if the process dies).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actix::Arbiter;
 use actix_web::HttpResponseBuilder;
@@ -20,10 +21,11 @@ use portcullis_engine::cost::{self, MicroUsd, Price};
 use portcullis_engine::limits::{
     Admit, LimitRefusal, LimiterHandle, LimitsPolicy, PlanError, PlanInput, Settle,
 };
-use portcullis_storage::VirtualKey;
+use portcullis_storage::limiter::BudgetTake;
 use portcullis_storage::limiter::monotonic_clock;
 use portcullis_storage::limiter::{BucketKind, BucketStatus, BucketUsage, Settlement};
 use portcullis_storage::redis::{LazyRedisLimiter, RedisOptions, RedisTarget};
+use portcullis_storage::{KeyId, SpendScope, SpendSink, TeamId, VirtualKey};
 use secrecy::ExposeSecret;
 
 use crate::error::ApiError;
@@ -38,13 +40,17 @@ pub(crate) struct Governance {
     pub(crate) prices: HashMap<Arc<str>, Price>,
     /// The shared limiter's actor thread, stopped with the gateway.
     arbiter: Option<Arbiter>,
+    /// The durable spend log, which budget counters are reconciled from.
+    spend: Arc<dyn SpendSink>,
+    /// Budget periods reconciled lately, and when.
+    reconciled: Mutex<HashMap<(String, u64), Instant>>,
 }
 
 impl Governance {
     /// The configured limiter: in memory, or on Redis (connected on first use, so the gateway
     /// starts and serves under its failure policy while Redis is down). Must run inside an
     /// actix `System`, once.
-    pub(crate) fn start(config: &Config) -> Self {
+    pub(crate) fn start(config: &Config, spend: Arc<dyn SpendSink>) -> Self {
         let limits = &config.limits;
         let (limiter, arbiter) = match &limits.backend {
             LimiterBackend::Memory => (LimiterHandle::memory(monotonic_clock()), None),
@@ -75,8 +81,61 @@ impl Governance {
             policy: limits.policy.clone(),
             prices: group_prices(&config.gateway),
             arbiter,
+            spend,
+            reconciled: Mutex::new(HashMap::new()),
         }
     }
+
+    /// Raises each budget's counter to what the durable spend log recorded for its period, at
+    /// most once per [`RECONCILE_EVERY`] per budget and process: a limiter that restarted
+    /// (memory) or a Redis that was flushed resets nobody's spend. The first admission of a
+    /// budget in a process waits for this one spend-log query; later ones do not.
+    async fn reconcile(&self, budgets: &[BudgetTake]) {
+        for budget in budgets {
+            let period = &budget.period;
+            let slot = (period.name.clone(), period.period);
+            let due = self.reconciled.lock().is_ok_and(|mut seen| {
+                let now = Instant::now();
+                let fresh = seen
+                    .get(&slot)
+                    .is_some_and(|at| now.duration_since(*at) < RECONCILE_EVERY);
+                if !fresh {
+                    if seen.len() >= MAX_RECONCILED {
+                        seen.clear();
+                    }
+                    seen.insert(slot, now);
+                }
+                !fresh
+            });
+            let Some(scope) = due.then(|| spend_scope(&period.name)).flatten() else {
+                continue;
+            };
+            let since_ms = i64::try_from(period.period.saturating_mul(1000)).unwrap_or(i64::MAX);
+            match self.spend.total(scope, since_ms).await {
+                Ok(total) => {
+                    let durable = u64::try_from(total).unwrap_or(0);
+                    self.limiter.reconcile(period, durable).await;
+                }
+                Err(e) => tracing::warn!("could not read the spend log to reconcile: {e}"),
+            }
+        }
+    }
+}
+
+/// How often a budget's counter is checked against the spend log, per process.
+const RECONCILE_EVERY: Duration = Duration::from_secs(60);
+/// Most budget periods remembered as reconciled.
+const MAX_RECONCILED: usize = 100_000;
+
+/// The spend-log scope of a budget named `k:<key>:budget` or `t:<team>:budget`.
+fn spend_scope(name: &str) -> Option<SpendScope> {
+    let id = name.strip_suffix(":budget")?;
+    if let Some(key) = id.strip_prefix("k:") {
+        return KeyId::parse(key).ok().map(SpendScope::Key);
+    }
+    TeamId::parse(id.strip_prefix("t:")?)
+        .ok()
+        .map(SpendScope::Team)
 }
 
 impl Drop for Governance {
@@ -130,6 +189,7 @@ pub(crate) async fn admit(
                 retry_after_ms: None,
             },
         })?;
+    governance.reconcile(&plan.admission.budgets).await;
     let tpm_buckets = plan
         .admission
         .buckets

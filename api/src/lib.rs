@@ -11,6 +11,7 @@ pub mod demo;
 mod error;
 mod governance;
 mod headers;
+mod invalidation;
 pub mod keygen;
 pub mod metrics;
 mod routes;

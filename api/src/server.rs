@@ -185,6 +185,7 @@ pub fn start_with_stores(
     }
     let auth = Authenticator::new(hasher, Arc::new(store), master.as_ref().map(|m| m.as_str()))
         .with_stored(Arc::clone(&stores.keys));
+    crate::invalidation::start(config, &auth);
     let (writer, spend_task) =
         SpendWriter::spawn(Arc::clone(&stores.spend), SpendWriterConfig::default());
     let spend = SpendRecorder::new(config, writer);
@@ -203,7 +204,7 @@ pub fn start_with_stores(
         .map(|g| g.name.clone())
         .collect();
     let chat_metrics = metrics::ChatMetrics::new(&models, config.gateway.providers.len());
-    let governance = Governance::start(config);
+    let governance = Governance::start(config, Arc::clone(&stores.spend));
     let mode = governance.limiter.clone();
     metrics::limiter_mode(mode.mode().as_str());
     actix_web::rt::spawn(async move {

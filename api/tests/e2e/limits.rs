@@ -205,3 +205,44 @@ async fn keys_without_limits_are_never_counted() {
     }
     h.stop().await;
 }
+
+/// A gateway on the SQLite file `path` whose key team-all has a budget of 50 micro-dollars.
+async fn budgeted_on_sqlite(path: &std::path::Path) -> Harness {
+    let storage = format!("  backend: sqlite\n  path: {}", path.display());
+    Harness::start_from(
+        MockOptions::default(),
+        |url| {
+            crate::keys_harness::durable_yaml(url, &storage).replace(
+                "    models: [\"*\"]\n",
+                "    models: [\"*\"]\n    limits: { budget_usd: \"0.000050\", budget_reset: never }\n",
+            )
+        },
+        None,
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn spend_recorded_before_a_restart_still_counts_against_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("portcullis.db");
+    let mut body = hello(crate::keys_harness::PRICED);
+    body["max_tokens"] = json!(16);
+    let admitted = |h: &Harness| {
+        let request = h.chat(Some(KEY_ALL), &body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let h = budgeted_on_sqlite(&path).await;
+    let mut before = 0;
+    while admitted(&h).await == 200 {
+        before += 1;
+        assert!(before < 20, "the budget never ran out");
+    }
+    assert!(before >= 2, "{before}");
+    // The spend writer flushes on stop; the limiter's memory is gone with the process.
+    h.stop().await;
+    let h = budgeted_on_sqlite(&path).await;
+    let after = admitted(&h).await;
+    assert_eq!(after, 429, "a restart reset the budget's spend");
+    h.stop().await;
+}

@@ -65,3 +65,62 @@ async fn two_gateways_sharing_postgres_write_one_valid_audit_chain() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Two gateways on one PostgreSQL and one Redis (the limiter's, which carries key events).
+async fn gateway_on_with_redis(db: &TestDatabase, redis_url_file: &std::path::Path) -> Harness {
+    let storage = PostgresStorage::from_config(db.config().clone(), 4)
+        .await
+        .unwrap();
+    let url_ref = format!("file:{}", redis_url_file.display());
+    Harness::start_from(
+        MockOptions::default(),
+        move |url| {
+            format!(
+                "{}limits:\n  backend: redis\n  redis: {{ url: \"{url_ref}\" }}\n",
+                durable_yaml(url, "  backend: memory")
+            )
+        },
+        Some(Stores::postgres(&storage)),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn a_key_revoked_on_one_replica_is_refused_by_another_within_a_second() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let Some(redis) = portcullis_storage::testing::RedisServer::start().unwrap() else {
+        return;
+    };
+    let url_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(url_file.path(), redis.url()).unwrap();
+    let (a, b) = (
+        gateway_on_with_redis(&db, url_file.path()).await,
+        gateway_on_with_redis(&db, url_file.path()).await,
+    );
+    let (id, key) = a.create_key(json!({})).await;
+    // A caches the key (its TTL alone would keep it usable there for up to 5 s).
+    assert_eq!(a.chat_status(&key, "gpt-test").await, 200);
+    // Let both subscriptions settle before the revoke is published.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (status, _) = b
+        .admin("POST", &format!("/admin/keys/{id}/revoke"), None)
+        .await;
+    assert_eq!(status, 200);
+    let revoked_at = std::time::Instant::now();
+    let mut refused = false;
+    while revoked_at.elapsed() < std::time::Duration::from_secs(1) {
+        if a.chat_status(&key, "gpt-test").await == 401 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        refused,
+        "replica A still accepted a key revoked on B after 1 s"
+    );
+    a.stop().await;
+    b.stop().await;
+}

@@ -333,11 +333,12 @@ impl LimiterHandle {
         }
     }
 
-    /// Raises a budget's recorded spend to `durable` (from the spend log) if the shared
-    /// limiter knows less — after a Redis restart or flush. Never lowers it.
+    /// Raises a budget's recorded spend to `durable` (from the spend log) if the limiter
+    /// knows less — after a restart (memory) or a Redis restart or flush. Never lowers it.
     pub async fn reconcile(&self, period: &BudgetPeriod, durable_micro_usd: u64) {
-        let Backend::Shared { limiter, .. } = &self.inner.backend else {
-            return;
+        let limiter: &dyn Limiter = match &self.inner.backend {
+            Backend::Memory(memory) => &**memory,
+            Backend::Shared { limiter, .. } => &**limiter,
         };
         match limiter.spent(period).await {
             Ok(known) if known < durable_micro_usd => {
