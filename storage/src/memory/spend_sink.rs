@@ -1,8 +1,9 @@
-//! `MemorySpendSink`: spend records in a vector. For demos and tests: it keeps every record
-//! until the process ends (about 200 bytes each), so a long-running gateway should use a
-//! durable backend.
+//! `MemorySpendSink`: spend records in process memory, for demos and tests. It keeps the most
+//! recent [`MAX_RECORDS`] (about 200 bytes each, so some 20 MB at most) and drops the oldest
+//! beyond that, so memory stays bounded under any load; reports and totals then cover the
+//! records kept. A gateway that needs its spend history uses a durable backend.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use crate::error::StorageError;
@@ -10,10 +11,13 @@ use crate::key_store::StoreFuture;
 use crate::spend::{SpendQuery, SpendRecord, SpendRow, SpendScope, check_batch};
 use crate::spend_sink::SpendSink;
 
-/// Spend records held in process memory.
+/// Most records a [`MemorySpendSink`] keeps.
+pub const MAX_RECORDS: usize = 100_000;
+
+/// Spend records held in process memory (the newest [`MAX_RECORDS`]).
 #[derive(Debug, Default, Clone)]
 pub struct MemorySpendSink {
-    records: Arc<Mutex<Vec<SpendRecord>>>,
+    records: Arc<Mutex<VecDeque<SpendRecord>>>,
 }
 
 impl MemorySpendSink {
@@ -21,7 +25,7 @@ impl MemorySpendSink {
         Self::default()
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Vec<SpendRecord>) -> T) -> Result<T, StorageError> {
+    fn with<T>(&self, f: impl FnOnce(&mut VecDeque<SpendRecord>) -> T) -> Result<T, StorageError> {
         let mut records = self
             .records
             .lock()
@@ -47,7 +51,13 @@ fn report_of<'a>(
 
 impl SpendSink for MemorySpendSink {
     fn record_batch(&self, records: Vec<SpendRecord>) -> StoreFuture<'_, ()> {
-        let result = check_batch(&records).and_then(|()| self.with(|all| all.extend(records)));
+        let result = check_batch(&records).and_then(|()| {
+            self.with(|all| {
+                all.extend(records);
+                let excess = all.len().saturating_sub(MAX_RECORDS);
+                all.drain(..excess);
+            })
+        });
         Box::pin(std::future::ready(result))
     }
 
@@ -68,5 +78,45 @@ impl SpendSink for MemorySpendSink {
                 .fold(0i64, |sum, r| sum.saturating_add(r.cost_micro_usd))
         });
         Box::pin(std::future::ready(sum))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keeps_only_the_newest_records_so_memory_stays_bounded() {
+        let sink = MemorySpendSink::new();
+        let template = SpendRecord {
+            time_ms: 0,
+            request_id: "r".into(),
+            key: crate::id::KeyId::parse("k").unwrap(),
+            team: None,
+            model_group: "m".into(),
+            deployment: "d".into(),
+            tokens_in: 1,
+            tokens_out: 1,
+            tokens_cached: 0,
+            tokens_cache_write: 0,
+            cost_micro_usd: 5,
+            unpriced: false,
+            latency_ms: 1,
+            status: 200,
+        };
+        for chunk in 0..3 {
+            let batch = (0..MAX_RECORDS / 2)
+                .map(|i| SpendRecord {
+                    time_ms: i64::try_from(chunk * MAX_RECORDS + i).unwrap(),
+                    ..template.clone()
+                })
+                .collect();
+            sink.record_batch(batch).await.unwrap();
+        }
+        let kept = sink
+            .with(|all| (all.len(), all.front().map(|r| r.time_ms)))
+            .unwrap();
+        assert_eq!(kept.0, MAX_RECORDS);
+        assert!(kept.1.unwrap() > 0, "the oldest records were not dropped");
     }
 }
