@@ -12,7 +12,7 @@ use crate::spend::{SpendQuery, SpendRecord, SpendRow, SpendScope, check_batch};
 use crate::spend_sink::SpendSink;
 
 /// Most records a [`MemorySpendSink`] keeps.
-pub const MAX_RECORDS: usize = 100_000;
+pub(crate) const MAX_RECORDS: usize = 100_000;
 
 /// Spend records held in process memory (the newest [`MAX_RECORDS`]).
 #[derive(Debug, Default, Clone)]
