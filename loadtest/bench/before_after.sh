@@ -3,7 +3,7 @@
 #   loadtest/bench/before_after.sh OLD_BIN OLD_CONFIG [seconds] [rounds]
 # OLD_BIN/OLD_CONFIG: a `portcullis` binary of an earlier commit and the bench config it
 # understands (`git show <commit>:loadtest/bench/gateway.yaml`). The new side is this tree's
-# release build with loadtest/bench/gateway.yaml. Pinned as DESIGN.md §6: gateway (1 worker)
+# release build with loadtest/bench/gateway.yaml (or NEW_BIN and NEW_CONFIG). Pinned as DESIGN.md §6: gateway (1 worker)
 # on CPU 0, mock and client (portcullis-load, one thread) on CPU 1. Runs alternate
 # old/new `rounds` times; prints one row per run: added latency at concurrency 1 over
 # direct-to-mock (p50/p99), req/s and gateway CPU per request at concurrency 64, the same for
@@ -12,7 +12,7 @@ set -euo pipefail
 old_bin=$1 old_cfg=$2 secs=${3:-5} rounds=${4:-2}
 cd "$(dirname "$0")/../.."
 cargo build --quiet --release --bin portcullis --bin portcullis-mock --bin portcullis-load
-new_bin=./target/release/portcullis new_cfg=loadtest/bench/gateway.yaml
+new_bin=${NEW_BIN:-./target/release/portcullis} new_cfg=${NEW_CONFIG:-loadtest/bench/gateway.yaml}
 load=./target/release/portcullis-load
 BENCH_KEY=$($new_bin gen-key) BENCH_MASTER_KEY=$($new_bin gen-key)
 export BENCH_KEY BENCH_MASTER_KEY
