@@ -59,7 +59,9 @@ fn upstream_kind(e: &UpstreamError) -> ErrorKind {
             ErrorKind::Unknown => ErrorKind::InvalidRequest,
             kind => kind,
         },
-        UpstreamError::Status(OVERLOADED) => ErrorKind::Overloaded,
+        UpstreamError::Status(OVERLOADED) | UpstreamError::Overloaded => ErrorKind::Overloaded,
+        UpstreamError::ContextWindowExceeded { .. } => ErrorKind::InvalidRequest,
+        UpstreamError::ContentPolicy { .. } => ErrorKind::InvalidRequest,
         _ => ErrorKind::Api,
     }
 }

@@ -92,7 +92,7 @@ fn maps_anthropic_errors_for_routing_and_never_echoes_the_credential() {
     );
     let overloaded = br#"{"type":"error","error":{"type":"overloaded_error","message":"x"}}"#;
     let e = a.classify_error(StatusCode::from_u16(529).unwrap(), &headers, overloaded);
-    assert_eq!(e, UpstreamError::Status(529));
+    assert_eq!(e, UpstreamError::Overloaded);
     assert!(e.is_retryable());
     let auth = br#"{"type":"error","error":{"type":"authentication_error","message":"bad"}}"#;
     assert_eq!(
@@ -133,5 +133,23 @@ fn native_responses_pass_through_with_their_usage() {
     assert_eq!(
         native.messages_request(&map, "upstream").url.path(),
         "/v1/messages"
+    );
+}
+
+#[test]
+fn context_window_content_policy_and_overload_errors_feed_routing_decisions() {
+    use reqwest::StatusCode;
+    let none = HeaderMap::new();
+    let too_long = br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 250000 tokens > 200000 maximum"}}"#;
+    assert!(matches!(
+        upstream_error(StatusCode::BAD_REQUEST, &none, too_long, None),
+        UpstreamError::ContextWindowExceeded { .. }
+    ));
+    let overloaded =
+        br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+    let status = StatusCode::from_u16(529).unwrap();
+    assert_eq!(
+        upstream_error(status, &none, overloaded, None),
+        UpstreamError::Overloaded
     );
 }

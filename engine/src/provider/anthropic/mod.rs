@@ -164,10 +164,19 @@ pub(crate) fn upstream_error(
             retry_after: retry_after(headers),
         },
         ErrorKind::Authentication | ErrorKind::Permission => UpstreamError::Unauthorized,
+        ErrorKind::Overloaded => UpstreamError::Overloaded,
         kind if kind.is_client_fault() => {
             let mut message = classified.safe_message.unwrap_or_default();
             if let Some(secret) = credential.filter(|c| !c.is_empty()) {
                 message = message.replace(secret, "[redacted]");
+            }
+            // These two decide fallbacks (context-window and content-policy groups).
+            match kind {
+                ErrorKind::ContextWindowExceeded => {
+                    return UpstreamError::ContextWindowExceeded { message };
+                }
+                ErrorKind::ContentPolicy => return UpstreamError::ContentPolicy { message },
+                _ => {}
             }
             let status = if status.is_client_error() {
                 status.as_u16()
