@@ -251,13 +251,7 @@ impl Governed {
             .or_else(|| self.price.as_ref().map(|p| cost::cost(p, &usage)))
             .unwrap_or(MicroUsd::ZERO)
             .as_micros();
-        let w = self.weights;
-        let cached = usage.cached_tokens.min(usage.prompt_tokens);
-        let tokens = (usage.prompt_tokens - cached)
-            .saturating_mul(w.input)
-            .saturating_add(cached.saturating_mul(w.cached))
-            .saturating_add(usage.completion_tokens.saturating_mul(w.output))
-            / 100;
+        let tokens = self.weights.weigh(&usage);
         let settlement = Settlement {
             tokens: self
                 .tpm_buckets

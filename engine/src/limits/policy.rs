@@ -53,6 +53,18 @@ pub struct TokenWeights {
     pub cached: u64,
 }
 
+impl TokenWeights {
+    /// The weighted tokens `usage` counts for TPM buckets.
+    pub fn weigh(&self, usage: &Usage) -> u64 {
+        let cached = usage.cached_tokens.min(usage.prompt_tokens);
+        (usage.prompt_tokens - cached)
+            .saturating_mul(self.input)
+            .saturating_add(cached.saturating_mul(self.cached))
+            .saturating_add(usage.completion_tokens.saturating_mul(self.output))
+            / 100
+    }
+}
+
 impl Default for TokenWeights {
     fn default() -> Self {
         Self {
@@ -252,13 +264,7 @@ impl LimitsPolicy {
 
     /// TPM tokens a finished request really used.
     pub fn tpm_actual(&self, usage: &Usage) -> u64 {
-        let w = self.weights;
-        let cached = usage.cached_tokens.min(usage.prompt_tokens);
-        (usage.prompt_tokens - cached)
-            .saturating_mul(w.input)
-            .saturating_add(cached.saturating_mul(w.cached))
-            .saturating_add(usage.completion_tokens.saturating_mul(w.output))
-            / 100
+        self.weights.weigh(usage)
     }
 
     /// Whether `key` (and the model) is subject to any limit at all: if not, admission can be
