@@ -24,8 +24,6 @@ use crate::usage::Usage;
 pub struct ChunkToEvents {
     decoder: SseDecoder,
     state: State,
-    /// The first error, returned again by every later call.
-    failed: Option<StreamError>,
 }
 
 #[derive(Debug)]
@@ -45,7 +43,6 @@ impl ChunkToEvents {
     pub fn new(public_model: &str, max_event_bytes: usize) -> Self {
         Self {
             decoder: SseDecoder::new(max_event_bytes),
-            failed: None,
             state: State {
                 public_model: public_model.to_owned(),
                 started: false,
@@ -61,37 +58,16 @@ impl ChunkToEvents {
     /// Feeds one upstream read; returns the Anthropic SSE bytes to forward now (maybe empty).
     /// Bytes after `[DONE]` are ignored.
     pub fn push(&mut self, bytes: &[u8]) -> Result<bytes::Bytes, StreamError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
         let state = &mut self.state;
-        if state.done {
-            return Ok(bytes::Bytes::new());
-        }
-        let mut out = Vec::new();
-        match self.decoder.feed(bytes, |e| state.on_event(&e, &mut out)) {
-            Ok(()) => Ok(out.into()),
-            // What the events before the error produced still goes out; the error follows.
-            Err(e) if !out.is_empty() => {
-                self.failed = Some(e);
-                Ok(out.into())
-            }
-            Err(e) => {
-                self.failed = Some(e.clone());
-                Err(e)
-            }
-        }
+        self.decoder
+            .push(bytes, state.done, |e, out| state.on_event(e, out))
     }
 
     /// Call when the upstream body ends: `Ok` only if the stream completed. Returns the
     /// error a [`push`](Self::push) deferred (so the output before it could go out first),
     /// else [`StreamError::Truncated`] if the terminating event never came.
     pub fn finish(&mut self) -> Result<(), StreamError> {
-        match &self.failed {
-            Some(e) => Err(e.clone()),
-            None if self.state.done => Ok(()),
-            None => Err(StreamError::Truncated),
-        }
+        self.decoder.finish(self.state.done)
     }
 
     /// The usage the provider reported, if it has yet.

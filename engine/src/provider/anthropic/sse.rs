@@ -26,6 +26,8 @@ pub(crate) struct SseDecoder {
     max_event_bytes: usize,
     /// Complete events handed out so far.
     events: u64,
+    /// The first error of [`Self::push`], returned again by every later call.
+    failed: Option<StreamError>,
 }
 
 impl SseDecoder {
@@ -36,6 +38,47 @@ impl SseDecoder {
             has_data: false,
             max_event_bytes,
             events: 0,
+            failed: None,
+        }
+    }
+
+    /// One upstream read through `on_event`, for a stateful translator whose stream is over
+    /// once `done`: returns the bytes `on_event` wrote. An error after some output is
+    /// deferred — that output goes out now, the error on the next call or [`Self::finish`] —
+    /// and every later call returns it again.
+    pub(crate) fn push(
+        &mut self,
+        bytes: &[u8],
+        done: bool,
+        mut on_event: impl FnMut(&SseEvent, &mut Vec<u8>) -> Result<(), StreamError>,
+    ) -> Result<bytes::Bytes, StreamError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if done {
+            return Ok(bytes::Bytes::new());
+        }
+        let mut out = Vec::new();
+        match self.feed(bytes, |e| on_event(&e, &mut out)) {
+            Ok(()) => Ok(out.into()),
+            Err(e) if !out.is_empty() => {
+                self.failed = Some(e);
+                Ok(out.into())
+            }
+            Err(e) => {
+                self.failed = Some(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// The upstream body ended: `Ok` only if the stream completed (`done`). Returns the error
+    /// [`Self::push`] deferred, else [`StreamError::Truncated`].
+    pub(crate) fn finish(&self, done: bool) -> Result<(), StreamError> {
+        match &self.failed {
+            Some(e) => Err(e.clone()),
+            None if done => Ok(()),
+            None => Err(StreamError::Truncated),
         }
     }
 
