@@ -79,7 +79,7 @@ impl Governance {
         Self {
             limiter,
             policy: limits.policy.clone(),
-            prices: group_prices(&config.gateway),
+            prices: group_prices(&config.gateway, &config.catalogue),
             arbiter,
             spend,
             reconciled: Mutex::new(HashMap::new()),
@@ -314,11 +314,12 @@ fn reset_text(ms: u64) -> String {
     }
 }
 
-/// The dearest known price of each group's deployments.
-pub(crate) fn group_prices(spec: &portcullis_engine::GatewaySpec) -> HashMap<Arc<str>, Price> {
-    let Ok(catalogue) = cost::Catalogue::builtin() else {
-        return HashMap::new();
-    };
+/// The dearest known price of each group's deployments, from the config's catalogue (the
+/// built-in list with the operator's `pricing` overrides, as the spend log prices them).
+fn group_prices(
+    spec: &portcullis_engine::GatewaySpec,
+    catalogue: &cost::Catalogue,
+) -> HashMap<Arc<str>, Price> {
     let mut prices = HashMap::new();
     for group in &spec.groups {
         let dearest = group
