@@ -45,5 +45,5 @@ pub use spec::{
     AnthropicSpec, DeploymentSpec, GatewaySpec, ModelGroupSpec, ProviderSpec, UpstreamTimeouts,
 };
 pub use stream::{RelayStream, StreamError, StreamSummary, StreamTranslate};
-pub use upstream::{Provider, Providers, UpstreamClients};
+pub use upstream::{Authorize, Provider, Providers, UpstreamClients};
 pub use usage::Usage;

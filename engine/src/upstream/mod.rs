@@ -8,6 +8,7 @@
 //! adapter's business. Nothing of the client's headers is forwarded: a request carries the
 //! adapter's headers (the credential among them), content type, accept and user agent.
 
+mod auth;
 pub(crate) mod scrub;
 
 use std::sync::Arc;
@@ -17,6 +18,8 @@ use bytes::{Bytes, BytesMut};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Client, Response, redirect};
 
+pub use self::auth::Authorize;
+use self::auth::authorizer_for;
 use crate::egress::{EgressResolver, is_egress_denied};
 use crate::error::{EngineError, UpstreamError};
 use crate::ids::ProviderId;
@@ -33,6 +36,8 @@ const USER_AGENT: &str = concat!("portcullis/", env!("CARGO_PKG_VERSION"));
 pub struct Provider {
     pub spec: ProviderSpec,
     pub adapter: Arc<dyn ProviderAdapter>,
+    /// The credential step run just before sending, for credentials the adapter cannot set.
+    pub auth: Option<Arc<dyn Authorize>>,
 }
 
 /// Every provider, by [`ProviderId`], built once and shared by all workers.
@@ -51,6 +56,7 @@ impl Providers {
                 Ok(Provider {
                     spec: p.clone(),
                     adapter: adapter_for(p)?,
+                    auth: authorizer_for(p)?,
                 })
             })
             .collect::<Result<Vec<_>, EngineError>>()?;
@@ -132,17 +138,31 @@ impl UpstreamClients {
         else {
             return Err(UpstreamError::Connect);
         };
+        let mut request = request;
         let accept = if stream {
             "text/event-stream"
         } else {
             "application/json"
         };
+        // An adapter may set its own (Bedrock streams are `application/vnd.amazon.eventstream`).
+        let headers = &mut request.headers;
+        headers
+            .entry(header::CONTENT_TYPE)
+            .or_insert(HeaderValue::from_static("application/json"));
+        headers
+            .entry(header::ACCEPT)
+            .or_insert(HeaderValue::from_static(accept));
+        if let Some(auth) = &provider.auth {
+            match tokio::time::timeout(first_byte, auth.authorize(client, &mut request)).await {
+                Err(_) => return Err(UpstreamError::Timeout),
+                Ok(Err(e)) => return Err(e),
+                Ok(Ok(())) => {}
+            }
+        }
         let builder = client
             .post(request.url)
             .timeout(total)
             .headers(request.headers)
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, accept)
             .body(request.body);
         let response = match tokio::time::timeout(first_byte, builder.send()).await {
             Err(_) => return Err(UpstreamError::Timeout),
