@@ -139,4 +139,10 @@ pub trait KeyStore: Send + Sync + Debug {
 
     /// Removes the team and, in the same transaction, every key of it.
     fn delete_team(&self, id: &TeamId) -> StoreFuture<'_, TeamDeleted>;
+
+    /// Whether the store answers now: one trivial round trip to the database (`/health/ready`).
+    /// In-memory stores always answer.
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
 }

@@ -1,5 +1,7 @@
 //! Admin listener routes: `/metrics` and `/health/ready`, master key only.
 
+use std::time::Duration;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::ApiError;
@@ -28,7 +30,13 @@ pub(crate) async fn metrics(
         .body(handle.render()))
 }
 
-/// Ready when every provider actor is alive; 503 naming the stopped ones otherwise.
+/// How long `/health/ready` waits for the database to answer.
+const DATABASE_PING_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Ready when every provider actor is alive and the key store's database answers; 503 naming
+/// what is not otherwise. The limiter's mode (`redis`, `local_fallback`, `memory`) is reported:
+/// a replica whose Redis is down still serves (rate limits fall back to local buckets; budgets
+/// fail closed as configured), so it stays in the balancer's rotation, and the mode says so.
 pub(crate) async fn ready(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -40,14 +48,26 @@ pub(crate) async fn ready(
         .into_iter()
         .filter_map(|id| state.providers.get(id).map(|p| &*p.spec.name))
         .collect();
+    let database = match tokio::time::timeout(DATABASE_PING_TIMEOUT, state.stores.keys.ping()).await
+    {
+        Ok(Ok(())) => "ok",
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: the key store's database did not answer");
+            "unreachable"
+        }
+        Err(_) => "timeout",
+    };
+    let ready = stopped.is_empty() && database == "ok";
     let body = serde_json::json!({
-        "status": if stopped.is_empty() { "ready" } else { "not_ready" },
+        "status": if ready { "ready" } else { "not_ready" },
         "models": state.models.len(),
         "providers": state.providers.len(),
         "stopped_providers": stopped,
+        "storage": state.stores.backend,
+        "database": database,
         "limiter": state.governance.limiter.mode().as_str(),
     });
-    Ok(if stopped.is_empty() {
+    Ok(if ready {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

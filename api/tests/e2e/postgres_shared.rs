@@ -124,3 +124,35 @@ async fn a_key_revoked_on_one_replica_is_refused_by_another_within_a_second() {
     a.stop().await;
     b.stop().await;
 }
+
+#[actix_web::test]
+async fn ready_reports_the_database_and_turns_503_while_it_is_unreachable() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let h = gateway_on(&db).await;
+    let ready = || {
+        crate::harness::send_json(
+            h.http
+                .get(h.admin_url("/health/ready"))
+                .bearer_auth(crate::harness::MASTER),
+        )
+    };
+    let (status, body) = ready().await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["storage"], "postgres");
+
+    db.set_reachable(false).await.unwrap();
+    let (status, body) = ready().await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "not_ready");
+    assert_ne!(body["database"], "ok");
+    let text = body.to_string();
+    assert!(!text.contains(db.name()), "no connection details: {text}");
+
+    db.set_reachable(true).await.unwrap();
+    let (status, body) = ready().await;
+    assert_eq!(status, 200, "recovers: {body}");
+    h.stop().await;
+}

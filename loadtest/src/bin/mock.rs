@@ -35,6 +35,12 @@ struct Args {
     /// Completion tokens reported in usage.
     #[arg(long)]
     completion_tokens: Option<u64>,
+    /// Answer this HTTP error status (e.g. 500) ...
+    #[arg(long)]
+    fail_status: Option<u16>,
+    /// ... to this percentage of requests, spread evenly (default: all).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+    fail_percent: Option<u8>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,6 +69,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             chunks: args.chunks,
             chunk_interval: Duration::from_millis(args.chunk_interval_ms),
             completion_tokens: args.completion_tokens,
+            status: args.fail_status,
+            fail_percent: args.fail_percent,
             ..Behaviour::default()
         },
     };

@@ -44,6 +44,11 @@ pub struct Behaviour {
     /// Raw error body sent instead of the default one. Alone (without
     /// `status`) it is sent with `500`.
     pub error_body: Option<String>,
+    /// Answer the error (`status` / `error_body`) to only this percentage
+    /// of the requests this behaviour answers, spread evenly and
+    /// deterministically (request n of the mock fails when ⌊n·p/100⌋ grows);
+    /// the others succeed. `None` (or 100) fails every one.
+    pub fail_percent: Option<u8>,
     /// Streams: headers go out at once, the first body byte waits this long.
     #[serde(rename = "first_byte_delay_ms", with = "millis")]
     pub first_byte_delay: Duration,
@@ -122,6 +127,17 @@ impl Behaviour {
     pub(crate) fn chunk_count(&self, calling: bool) -> usize {
         let default = if calling { 0 } else { DEFAULT_CHUNKS };
         self.chunks.unwrap_or(default)
+    }
+
+    /// This behaviour with its error removed: what a request that
+    /// [`fail_percent`](Self::fail_percent) spares is answered with.
+    pub(crate) fn spared(&self) -> Self {
+        Self {
+            status: None,
+            error_body: None,
+            fail_percent: None,
+            ..self.clone()
+        }
     }
 
     /// The status of an error answer, if this behaviour is one.

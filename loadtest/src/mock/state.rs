@@ -46,6 +46,8 @@ pub(crate) struct Shared {
     recorded: Mutex<Vec<RecordedRequest>>,
     /// Generation counter bumped by every `resume()`.
     resume: watch::Sender<u64>,
+    /// Requests answered by a behaviour with a `fail_percent`.
+    partial: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -75,6 +77,7 @@ impl Shared {
             models: Mutex::new(ModelScripts::default()),
             recorded: Mutex::new(Vec::new()),
             resume: watch::Sender::new(0),
+            partial: AtomicU64::new(0),
         }
     }
 
@@ -186,7 +189,7 @@ impl Shared {
     pub(crate) fn behaviour_for(&self, model: &str) -> Arc<Behaviour> {
         let scripted = self.scripted.load(Ordering::Acquire);
         if !scripted && !self.record {
-            return Arc::clone(&self.default);
+            return self.partially(Arc::clone(&self.default));
         }
         let queued = if scripted {
             lock(&self.queue).pop_front()
@@ -194,9 +197,26 @@ impl Shared {
             None
         };
         let from_model = lock(&self.models).step(model, scripted && queued.is_none());
-        queued
-            .or(from_model)
-            .unwrap_or_else(|| Arc::clone(&self.default))
+        self.partially(
+            queued
+                .or(from_model)
+                .unwrap_or_else(|| Arc::clone(&self.default)),
+        )
+    }
+
+    /// Applies a behaviour's `fail_percent`: its error for that share of
+    /// requests, spread evenly, success for the rest.
+    fn partially(&self, b: Arc<Behaviour>) -> Arc<Behaviour> {
+        let Some(percent) = b.fail_percent.filter(|p| *p < 100) else {
+            return b;
+        };
+        let n = self.partial.fetch_add(1, Ordering::Relaxed) + 1;
+        let p = u64::from(percent);
+        if n * p / 100 > (n - 1) * p / 100 {
+            b
+        } else {
+            Arc::new(b.spared())
+        }
     }
 
     /// The resume generation now; a stream snapshots it when it arrives.
@@ -231,6 +251,27 @@ mod tests {
             status: Some(code),
             ..Behaviour::default()
         }
+    }
+
+    #[test]
+    fn fail_percent_fails_that_share_of_requests_evenly() {
+        let shared = Shared::new(&MockOptions {
+            default: Behaviour {
+                status: Some(500),
+                fail_percent: Some(50),
+                ..Behaviour::default()
+            },
+            ..MockOptions::default()
+        });
+        let statuses: Vec<_> = (0..10)
+            .map(|_| shared.behaviour_for("m").error_status())
+            .collect();
+        let failed = statuses.iter().filter(|s| s.is_some()).count();
+        assert_eq!(failed, 5, "{statuses:?}");
+        assert!(
+            statuses.windows(2).all(|w| w[0] != w[1]),
+            "alternates: {statuses:?}"
+        );
     }
 
     #[test]

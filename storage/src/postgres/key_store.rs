@@ -245,6 +245,17 @@ impl KeyStore for PostgresKeyStore {
         Box::pin(self.lookup(*hash))
     }
 
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let client = self.db.client().await?;
+            client
+                .simple_query("SELECT 1")
+                .await
+                .map_err(pg_err("pinging the database"))?;
+            Ok(())
+        })
+    }
+
     fn create_key(&self, record: KeyRecord) -> StoreFuture<'_, ()> {
         Box::pin(self.create(record))
     }

@@ -38,6 +38,13 @@ impl KeyStore for SqliteKeyStore {
         Box::pin(self.db.reader.call(move |c| lookup(c, &hash)))
     }
 
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(self.db.reader.call(|c| {
+            c.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(db_err("pinging the database"))
+        }))
+    }
+
     fn create_key(&self, record: KeyRecord) -> StoreFuture<'_, ()> {
         Box::pin(
             self.db

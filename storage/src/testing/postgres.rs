@@ -132,6 +132,30 @@ impl TestDatabase {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Makes the database refuse (`false`: new connections refused, open ones terminated) or
+    /// accept connections again, as an outage would, for readiness and failure tests.
+    pub async fn set_reachable(&self, reachable: bool) -> Result<(), String> {
+        let client = connect(&self.admin).await?;
+        let name = &self.name;
+        client
+            .batch_execute(&format!(
+                "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS {reachable}"
+            ))
+            .await
+            .map_err(|e| e.to_string())?;
+        if !reachable {
+            client
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    &[&name.as_str()],
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for TestDatabase {
