@@ -21,7 +21,7 @@ use portcullis_engine::cost::{self, MicroUsd, Price};
 use portcullis_engine::limits::{
     Admit, LimitRefusal, LimiterHandle, LimitsPolicy, PlanError, PlanInput, Settle,
 };
-use portcullis_storage::limiter::BudgetTake;
+use portcullis_storage::limiter::Admission;
 use portcullis_storage::limiter::monotonic_clock;
 use portcullis_storage::limiter::{BucketKind, BucketStatus, BucketUsage, Settlement};
 use portcullis_storage::redis::{LazyRedisLimiter, RedisOptions, RedisTarget};
@@ -90,8 +90,14 @@ impl Governance {
     /// most once per [`RECONCILE_EVERY`] per budget and process: a limiter that restarted
     /// (memory) or a Redis that was flushed resets nobody's spend. The first admission of a
     /// budget in a process waits for this one spend-log query; later ones do not.
-    async fn reconcile(&self, budgets: &[BudgetTake]) {
-        for budget in budgets {
+    async fn reconcile(&self, admission: &Admission, model_group: &str) {
+        let budgets = admission.budgets.iter().map(|b| (b, None)).chain(
+            admission
+                .global_budgets
+                .iter()
+                .map(|b| (b, Some(model_group))),
+        );
+        for (budget, group) in budgets {
             let period = &budget.period;
             let slot = (period.name.clone(), period.period);
             let due = self.reconciled.lock().is_ok_and(|mut seen| {
@@ -107,7 +113,11 @@ impl Governance {
                 }
                 !fresh
             });
-            let Some(scope) = due.then(|| spend_scope(&period.name)).flatten() else {
+            let scope = match group {
+                Some(group) => Some(SpendScope::ModelGroup(group.to_owned())),
+                None => spend_scope(&period.name),
+            };
+            let Some(scope) = scope.filter(|_| due) else {
                 continue;
             };
             let since_ms = i64::try_from(period.period.saturating_mul(1000)).unwrap_or(i64::MAX);
@@ -189,7 +199,7 @@ pub(crate) async fn admit(
                 retry_after_ms: None,
             },
         })?;
-    governance.reconcile(&plan.admission.budgets).await;
+    governance.reconcile(&plan.admission, chat.model()).await;
     let tpm_buckets = plan
         .admission
         .buckets

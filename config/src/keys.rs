@@ -184,18 +184,18 @@ impl Checker<'_> {
         Some(ModelAccess::Only(names))
     }
 
-    fn key_limits(&mut self, path: &str, raw: Option<RawKeyLimits>) -> KeyLimits {
-        let Some(raw) = raw else {
-            return KeyLimits::default();
-        };
-        let budget = match (&raw.budget_usd, raw.budget_reset) {
+    /// A budget from `<path>.budget_usd` (decimal dollars) and `<path>.budget_reset`
+    /// (default monthly); `budget_reset` alone is a problem.
+    pub(crate) fn budget(
+        &mut self,
+        path: &str,
+        usd: Option<&Spanned<String>>,
+        reset: Option<ResetPeriod>,
+    ) -> Option<Budget> {
+        match (usd, reset) {
             (None, None) => None,
             (None, Some(_)) => {
-                self.problem::<()>(
-                    format!("{path}.limits.budget_reset"),
-                    None,
-                    "needs budget_usd",
-                );
+                self.problem::<()>(format!("{path}.budget_reset"), None, "needs budget_usd");
                 None
             }
             (Some(text), reset) => match MicroUsd::parse_dollars(&text.value) {
@@ -205,14 +205,25 @@ impl Checker<'_> {
                 }),
                 Err(_) => {
                     self.problem(
-                        format!("{path}.limits.budget_usd"),
+                        format!("{path}.budget_usd"),
                         Some(text),
                         "must be decimal dollars, e.g. \"10.00\"",
                     );
                     None
                 }
             },
+        }
+    }
+
+    fn key_limits(&mut self, path: &str, raw: Option<RawKeyLimits>) -> KeyLimits {
+        let Some(raw) = raw else {
+            return KeyLimits::default();
         };
+        let budget = self.budget(
+            &format!("{path}.limits"),
+            raw.budget_usd.as_ref(),
+            raw.budget_reset,
+        );
         KeyLimits {
             rpm: raw.rpm,
             tpm: raw.tpm,

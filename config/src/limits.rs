@@ -19,7 +19,7 @@
 //!   token_weights: { input: 100, output: 100, cached: 100 }   # percent
 //!   lease: 15m
 //!   models:
-//!     gpt-4o: { rpm: 1000, tpm: 2000000 }
+//!     gpt-4o: { rpm: 1000, tpm: 2000000, budget_usd: "500.00", budget_reset: monthly }
 //! ```
 
 use std::collections::{HashMap, HashSet};
@@ -30,6 +30,7 @@ use portcullis_engine::cost::{MicroUsd, Price, Rates};
 use portcullis_engine::limits::{
     FailurePolicy, LimitsPolicy, MissingMaxTokens, ModelLimits, TokenWeights, Unpriced,
 };
+use portcullis_storage::ResetPeriod;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -148,6 +149,11 @@ struct RawModelLimits {
     rpm: Option<u32>,
     #[serde(default)]
     tpm: Option<u64>,
+    /// Decimal dollars all keys together may spend on the group per `budget_reset` period.
+    #[serde(default)]
+    budget_usd: Option<Spanned<String>>,
+    #[serde(default)]
+    budget_reset: Option<ResetPeriod>,
 }
 
 /// Longest lease a reservation may hold.
@@ -293,11 +299,17 @@ impl Checker<'_> {
                 );
                 continue;
             }
+            let budget = self.budget(
+                &format!("limits.models.{name}"),
+                limits.budget_usd.as_ref(),
+                limits.budget_reset,
+            );
             policy.models.insert(
                 Arc::from(name.as_str()),
                 ModelLimits {
                     rpm: limits.rpm,
                     tpm: limits.tpm,
+                    budget,
                 },
             );
         }

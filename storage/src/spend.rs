@@ -124,6 +124,8 @@ impl SpendRow {
 pub enum SpendScope {
     Key(KeyId),
     Team(TeamId),
+    /// Every key's spend on one model group (per-model-group budgets).
+    ModelGroup(String),
 }
 
 impl SpendQuery {

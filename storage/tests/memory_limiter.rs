@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
+use futures_util::FutureExt;
 use portcullis_storage::limiter::{LimitKind, Limiter, LocalFallback, Settlement};
 use portcullis_storage::{MemoryLimiter, StorageError};
 
@@ -241,4 +242,44 @@ async fn local_fallback_divides_limits_by_replica_count_and_fails_budgets_closed
         fallback.admit(&with_budget).await,
         Err(StorageError::Unavailable(_))
     ));
+}
+
+#[test]
+fn a_model_budget_is_shared_by_every_team_and_settles_what_was_spent() {
+    let (lim, clock) = limiter();
+    let model = "m:gpt";
+    let mk = |i: u64, team: &str, lease_ms: u64| {
+        let mut a = admission(team, i);
+        a.lease_ms = lease_ms;
+        a.budgets
+            .push(budget(team, &format!("{team}:budget"), 1_000_000, 50_000));
+        a.global_tag = model.into();
+        a.global_budgets
+            .push(budget(model, "m:gpt:budget", 100_000, 50_000));
+        a
+    };
+    let a = lim.admit_now(&mk(1, "t:a", 60_000)).unwrap();
+    let b = lim.admit_now(&mk(2, "t:b", 60_000)).unwrap();
+    let refused = lim.admit_now(&mk(3, "t:c", 60_000)).unwrap_err();
+    assert_eq!(
+        (refused.kind, refused.name.as_str()),
+        (LimitKind::Budget, "m:gpt:budget")
+    );
+    // The refusal took nothing from team c's own budget.
+    let mut own = admission("t:c", 4);
+    own.budgets
+        .push(budget("t:c", "t:c:budget", 50_000, 50_000));
+    let own = lim.admit_now(&own).unwrap();
+    lim.finish_now(&own.reservation, None);
+    // Settling charges the model's period what was spent and frees the rest of the hold.
+    let r = &a.reservation;
+    lim.finish_now(r, Some(&Settlement::uniform(r, 0, 10_000)));
+    lim.finish_now(&b.reservation, None);
+    let p = period(model, "m:gpt:budget");
+    assert_eq!(lim.spent(&p).now_or_never().unwrap().unwrap(), 10_000);
+    assert!(lim.admit_now(&mk(5, "t:c", 60_000)).is_ok());
+    // 10 000 spent + 50 000 held: one more 50 000 does not fit until that lease expires.
+    assert!(lim.admit_now(&mk(6, "t:d", 60_000)).is_err());
+    clock.advance(60_001);
+    assert!(lim.admit_now(&mk(7, "t:d", 60_000)).is_ok());
 }

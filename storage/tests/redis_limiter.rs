@@ -419,3 +419,57 @@ async fn admits_over_rediss_with_a_private_ca() {
     let untrusted = RedisLimiter::connect(&url, &RedisOptions::with_timeout(TIMEOUT)).await;
     assert!(untrusted.is_err());
 }
+
+#[tokio::test]
+async fn a_model_budget_holds_across_replicas_and_teams() {
+    let Some(server) = RedisServer::start().unwrap() else {
+        return;
+    };
+    let lims = replicas(&server.url(), 3).await;
+    let model = unique("m:");
+    let mk = |i: u64, team: &str| {
+        let mut a = admission(team, i);
+        a.budgets.push(budget(team, "t:budget", 1_000_000, 50_000));
+        a.global_tag = model.clone();
+        a.global_budgets
+            .push(budget(&model, "m:budget", 100_000, 50_000));
+        a
+    };
+    let teams: Vec<String> = (0..3).map(|_| unique("t:")).collect();
+    let mut admitted = Vec::new();
+    for (i, lim) in lims.iter().enumerate() {
+        for j in 0..4u64 {
+            let a = mk(i as u64 * 10 + j, &teams[i]);
+            if let Ok(ok) = lim.admit(&a).await.unwrap() {
+                admitted.push((i, ok.reservation));
+            }
+        }
+    }
+    assert_eq!(admitted.len(), 2, "a 0.10 budget fits two 0.05 holds");
+    // A refusal by the model budget gave back the team's hold: the team can still spend.
+    let refused_team = &teams[2];
+    let mut own = admission(refused_team, 99);
+    own.budgets
+        .push(budget(refused_team, "t:budget", 50_000, 50_000));
+    let own = lims[2].admit(&own).await.unwrap();
+    assert!(own.is_ok(), "{own:?}");
+    let (i, r) = &admitted[0];
+    lims[*i]
+        .settle(r, &Settlement::uniform(r, 0, 20_000))
+        .await
+        .unwrap();
+    let (i, r) = &admitted[1];
+    lims[*i].release(r).await.unwrap();
+    let p = period(&model, "m:budget");
+    assert_eq!(lims[2].spent(&p).await.unwrap(), 20_000);
+    assert!(lims[1].admit(&mk(200, &teams[1])).await.unwrap().is_ok());
+    let refused = lims[0]
+        .admit(&mk(201, &teams[0]))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        (refused.kind, refused.name.as_str()),
+        (LimitKind::Budget, "m:budget")
+    );
+}

@@ -186,3 +186,50 @@ async fn redis_down_fails_budgets_closed_and_rate_limits_over_to_local_buckets()
     assert!(resumed, "the budget never came back after Redis did");
     stop_all(hs).await;
 }
+
+#[actix_web::test]
+async fn a_model_budget_holds_across_three_replicas_and_every_key() {
+    let Some(redis) = RedisServer::start().unwrap() else {
+        return;
+    };
+    let mut url_file = tempfile::NamedTempFile::new().unwrap();
+    write!(url_file, "{}", redis.url()).unwrap();
+    let url_ref = format!("file:{}", url_file.path().display());
+    let mut hs = Vec::new();
+    for _ in 0..3 {
+        let url_ref = url_ref.clone();
+        // No key has a budget of its own: only the model group's $0.10 applies.
+        hs.push(
+            Harness::start_configured(MockOptions::default(), move |yaml| {
+                format!(
+                    "{yaml}limits:\n  backend: redis\n  redis: {{ url: \"{url_ref}\", timeout: 500ms }}\n  unpriced: {{ input: \"1.00\", output: \"2.00\" }}\n  models:\n    gpt-test: {{ budget_usd: \"0.10\", budget_reset: daily }}\n"
+                )
+            })
+            .await,
+        );
+    }
+    for h in &hs {
+        h.mock.script_model(
+            "upstream-gpt",
+            Behaviour::ok().latency(Duration::from_millis(300)),
+        );
+    }
+    // Worst case ≈ $0.05 a request from either key, on any replica: two fit in the group's
+    // $0.10, whoever sends them.
+    let mut body = hello("gpt-test");
+    body["max_tokens"] = json!(24_990);
+    let sends = (0..120).map(|i| {
+        let key = if i % 2 == 0 { KEY_A } else { KEY_ALL };
+        let request = hs[i % hs.len()].chat(Some(key), &body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    let got = futures_util::future::join_all(sends).await;
+    let ok = got.iter().filter(|s| **s != 429).count();
+    assert!((1..=2).contains(&ok), "{ok} admitted: {got:?}");
+    let upstream: u64 = hs.iter().map(|h| h.mock.request_count()).sum();
+    assert_eq!(upstream as usize, ok);
+    // Another model group is not under that budget.
+    let (status, body) = send_json(hs[0].chat(Some(KEY_ALL), &hello("other-model"))).await;
+    assert_eq!(status, 200, "{body}");
+    stop_all(hs).await;
+}

@@ -180,7 +180,7 @@ fn durations_need_a_unit_and_must_be_positive() {
 #[test]
 fn limits_section_reads_backend_policy_and_model_limits() {
     let text = format!(
-        "{VALID}limits:\n  backend: redis\n  redis: {{ url: env:MASTER, timeout: 20ms }}\n  on_redis_failure: {{ budgets: closed, rate_limits: local, replicas: 3 }}\n  missing_max_tokens: clamp\n  unpriced: {{ input: \"1.00\", output: \"2.00\" }}\n  lease: 5m\n  models:\n    gpt-4o-mini: {{ rpm: 10 }}\n"
+        "{VALID}limits:\n  backend: redis\n  redis: {{ url: env:MASTER, timeout: 20ms }}\n  on_redis_failure: {{ budgets: closed, rate_limits: local, replicas: 3 }}\n  missing_max_tokens: clamp\n  unpriced: {{ input: \"1.00\", output: \"2.00\" }}\n  lease: 5m\n  models:\n    gpt-4o-mini: {{ rpm: 10, budget_usd: \"250.00\", budget_reset: weekly }}\n"
     );
     let config = load(&text).unwrap();
     let limits = &config.limits;
@@ -192,14 +192,25 @@ fn limits_section_reads_backend_policy_and_model_limits() {
     assert!(!limits.failure.budgets_fail_open);
     assert_eq!(limits.policy.lease, Duration::from_secs(300));
     assert_eq!(limits.policy.models["gpt-4o-mini"].rpm, Some(10));
+    assert_eq!(
+        limits.policy.models["gpt-4o-mini"].budget,
+        Some(portcullis_storage::Budget {
+            max_micro_usd: 250_000_000,
+            reset: portcullis_storage::ResetPeriod::Weekly,
+        })
+    );
     assert!(format!("{config:?}").find("CANARY").is_none());
 }
 
 #[test]
 fn limits_errors_name_their_field() {
     let err = error_of(&format!(
-        "{VALID}limits:\n  backend: redis\n  models:\n    nope: {{ rpm: 1 }}\n  missing_max_tokens: sometimes\n"
+        "{VALID}limits:\n  backend: redis\n  models:\n    nope: {{ rpm: 1 }}\n    gpt-4o-mini: {{ budget_usd: lots }}\n  missing_max_tokens: sometimes\n"
     ));
+    assert!(
+        err.contains("limits.models.gpt-4o-mini.budget_usd"),
+        "{err}"
+    );
     assert!(err.contains("limits.redis"), "{err}");
     assert!(err.contains("limits.models.nope"), "{err}");
     assert!(err.contains("limits.missing_max_tokens"), "{err}");

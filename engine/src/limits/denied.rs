@@ -35,7 +35,7 @@ impl DeniedCache {
             .chain(&admission.global_buckets)
             .map(|b| b.name.as_str())
             .chain(admission.parallel.iter().map(|p| p.name.as_str()))
-            .chain(admission.budgets.iter().map(|b| b.period.name.as_str()));
+            .chain(admission.all_budgets().map(|b| b.period.name.as_str()));
         for name in names {
             if let Some(&(kind, until)) = entries.get(name)
                 && until > now_ms

@@ -278,11 +278,12 @@ impl LimiterHandle {
         fallback: &LocalFallback,
     ) -> Result<Admit, LimitRefusal> {
         let policy = self.inner.policy;
-        if !admission.budgets.is_empty() {
+        if admission.has_budgets() {
             if !policy.budgets_fail_open {
                 return Err(LimitRefusal::Unavailable);
             }
             admission.budgets.clear();
+            admission.global_budgets.clear();
         }
         if !policy.rate_limits_local {
             return Err(LimitRefusal::Unavailable);

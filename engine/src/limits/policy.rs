@@ -7,7 +7,8 @@
 //!   from the request (`cost::estimate`) and configurable weights; settled to the weighted
 //!   actual usage (a bucket may go into debt).
 //! - **Budgets**: the worst case `worst_case_cost(price, prompt, max_tokens)` is reserved against
-//!   the key's and the team's budget for the current period. A request without `max_tokens`
+//!   the key's and the team's budget for the current period, and against the model group's
+//!   (config, shared by every key: a global budget under the group's tag). A request without `max_tokens`
 //!   under a budget follows [`MissingMaxTokens`]: a declared default, or the largest value
 //!   whose worst case fits what is left — in both cases the gateway *sends* that `max_tokens`
 //!   upstream, so the reservation really is the worst case. A model without a price follows
@@ -80,6 +81,8 @@ impl Default for TokenWeights {
 pub struct ModelLimits {
     pub rpm: Option<u32>,
     pub tpm: Option<u64>,
+    /// What all traffic to the group may spend per period, across keys, teams and replicas.
+    pub budget: Option<Budget>,
 }
 
 /// The operator's limits policy.
@@ -154,6 +157,9 @@ impl LimitsPolicy {
         let key_name = format!("k:{}", key.id.as_str());
         let team_name = key.team.as_ref().map(|t| format!("t:{}", t.as_str()));
         let tag = team_name.clone().unwrap_or_else(|| key_name.clone());
+        let model_limits = self.models.get(input.model);
+        let model_name = format!("m:{}", hash_tag_safe(input.model));
+        let model_budget = model_limits.and_then(|m| m.budget.as_ref());
         let budgets: Vec<(&str, &Budget)> = [
             key.key_scope
                 .budget
@@ -162,6 +168,7 @@ impl LimitsPolicy {
             team_name
                 .as_deref()
                 .zip(key.team_scope.as_ref().and_then(|s| s.budget.as_ref())),
+            model_budget.map(|b| (model_name.as_str(), b)),
         ]
         .into_iter()
         .flatten()
@@ -219,29 +226,34 @@ impl LimitsPolicy {
         }
         for (name, budget) in budgets {
             let (period, period_end_ms) = period_of(budget.reset, input.now_unix_ms);
-            admission.budgets.push(BudgetTake {
+            let global = name == model_name;
+            let take = BudgetTake {
                 period: BudgetPeriod {
-                    tag: tag.clone(),
+                    tag: if global { name.to_owned() } else { tag.clone() },
                     name: format!("{name}:budget"),
                     period,
                     period_end_ms,
                 },
                 limit_micro_usd: budget.max_micro_usd,
                 amount_micro_usd: worst_case.as_micros(),
-            });
+            };
+            if global {
+                admission.global_budgets.push(take);
+            } else {
+                admission.budgets.push(take);
+            }
         }
-        if let Some(limits) = self.models.get(input.model) {
-            let name = format!("m:{}", hash_tag_safe(input.model));
+        if let Some(limits) = model_limits {
             push_rate_buckets(
                 &mut admission.global_buckets,
-                &name,
+                &model_name,
                 limits.rpm.map(u64::from),
                 limits.tpm,
                 tpm_take,
             );
-            if !admission.global_buckets.is_empty() {
-                admission.global_tag = name;
-            }
+        }
+        if !(admission.global_buckets.is_empty() && admission.global_budgets.is_empty()) {
+            admission.global_tag = model_name;
         }
         Ok(Plan {
             admission,

@@ -78,8 +78,23 @@ pub struct Admission {
     pub global_tag: String,
     /// Taken before the rest and given back if the rest is refused.
     pub global_buckets: Vec<BucketTake>,
+    /// Budget reservations under `global_tag` (per-model-group budgets, shared by every key),
+    /// taken with `global_buckets`. Their periods' `tag` must be `global_tag`.
+    pub global_budgets: Vec<BudgetTake>,
     /// How long the reservation holds its slots and budget without a settle or release.
     pub lease_ms: u64,
+}
+
+impl Admission {
+    /// Whether any budget (the key's, the team's or a model group's) is reserved.
+    pub fn has_budgets(&self) -> bool {
+        !(self.budgets.is_empty() && self.global_budgets.is_empty())
+    }
+
+    /// Every budget reservation: under `tag`, then under `global_tag`.
+    pub fn all_budgets(&self) -> impl Iterator<Item = &BudgetTake> {
+        self.budgets.iter().chain(&self.global_budgets)
+    }
 }
 
 /// Which kind of limit refused.
@@ -117,7 +132,7 @@ impl From<BucketKind> for LimitKind {
 }
 
 /// A refusal: nothing was taken. Names the first limit that refused, in the order `buckets`,
-/// `parallel`, `budgets`, then `global_buckets`.
+/// `parallel`, `budgets`, then `global_buckets` and `global_budgets`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limited {
     /// Which kind of limit.
@@ -156,11 +171,12 @@ impl Reservation {
         &self.admission.request_id
     }
 
-    /// Total budget reserved, micro-USD, summed over budgets.
+    /// Total budget reserved, micro-USD, summed over budgets (global ones included).
     pub fn reserved_micro_usd(&self) -> u64 {
         self.admission
             .budgets
             .iter()
+            .chain(&self.admission.global_budgets)
             .map(|b| b.amount_micro_usd)
             .fold(0, u64::saturating_add)
     }

@@ -52,7 +52,7 @@ impl LocalFallback {
     }
 
     fn admit_scaled(&self, admission: &Admission) -> Result<AdmitResult, StorageError> {
-        if !admission.budgets.is_empty() {
+        if admission.has_budgets() {
             return Err(BUDGETS_UNAVAILABLE);
         }
         Ok(self.inner.admit_now(&self.scale(admission)))

@@ -4,7 +4,8 @@
 //!
 //! Everything of one `tag` lives in one shard, so an admission is atomic, all-or-nothing,
 //! exactly as documented in [`crate::limiter`]; with global buckets both shards are held, so
-//! here the global buckets are atomic with the rest too. Budgets keep only their newest period
+//! here the global buckets (and per-model-group budgets) are atomic with the rest too. A global
+//! budget's reservation is a second lease in the global tag's shard. Budgets keep only their newest period
 //! per name: a settle for an older period records nothing here (the durable spend log has it).
 //! Memory is bounded by the number of distinct names plus the leases alive.
 
@@ -15,8 +16,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::error::StorageError;
 use crate::limiter::{
-    Admission, AdmitResult, Admitted, BucketStatus, BucketTake, BudgetPeriod, LimitKind, Limited,
-    Limiter, LimiterFuture, MillisClock, Reservation, Settlement, TokenBucket,
+    Admission, AdmitResult, Admitted, BucketStatus, BucketTake, BudgetPeriod, BudgetTake,
+    LimitKind, Limited, Limiter, LimiterFuture, MillisClock, Reservation, Settlement, TokenBucket,
 };
 
 const SHARDS: usize = 32;
@@ -125,6 +126,66 @@ fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The id of the lease holding an admission's global budgets, in the global tag's shard
+/// (which may be the main shard: the suffix keeps the two leases apart).
+fn global_lease_id(request_id: &str) -> String {
+    format!("{request_id}\u{0}global")
+}
+
+/// The first of `budgets` that cannot take its amount in `shard`.
+fn check_budgets(shard: &Shard, budgets: &[BudgetTake]) -> Option<Limited> {
+    budgets.iter().find_map(|b| {
+        let (spent, reserved) = shard.budget_view(&b.period.name, b.period.period);
+        let total = spent
+            .saturating_add(reserved)
+            .saturating_add(b.amount_micro_usd);
+        (total > b.limit_micro_usd).then(|| limited(LimitKind::Budget, &b.period.name))
+    })
+}
+
+/// Reserves `budgets` in `shard` under a lease `id` holding `parallel` slots too.
+fn reserve(
+    shard: &mut Shard,
+    id: String,
+    expires_at: u64,
+    parallel: Vec<String>,
+    budgets: &[BudgetTake],
+) {
+    let lease = Lease {
+        expires_at,
+        parallel,
+        budgets: budgets
+            .iter()
+            .map(|b| (b.period.name.clone(), b.period.period, b.amount_micro_usd))
+            .collect(),
+    };
+    for name in &lease.parallel {
+        *shard.parallel.entry(name.clone()).or_default() += 1;
+    }
+    for b in budgets {
+        let state = shard.budget_mut(&b.period.name, b.period.period);
+        state.reserved = state.reserved.saturating_add(b.amount_micro_usd);
+    }
+    shard.expiry.push(Reverse((expires_at, id.clone())));
+    if let Some(old) = shard.leases.insert(id, lease) {
+        shard.give_back(&old);
+    }
+}
+
+/// Ends lease `id` in `shard` and charges `cost` to `budgets` (their current period).
+fn finish_lease(shard: &mut Shard, id: &str, budgets: &[BudgetTake], cost: u64) {
+    if let Some(lease) = shard.leases.remove(id) {
+        shard.give_back(&lease);
+    }
+    for b in budgets {
+        let (name, period) = (&b.period.name, b.period.period);
+        if shard.budgets.get(name).is_none_or(|s| s.period <= period) {
+            let state = shard.budget_mut(name, period);
+            state.spent = state.spent.saturating_add(cost);
+        }
+    }
+}
+
 /// Checks `buckets` against `shard`; the first refusal.
 fn check_buckets(shard: &mut Shard, buckets: &[BucketTake], now: u64) -> Option<Limited> {
     buckets.iter().find_map(|t| {
@@ -193,7 +254,7 @@ impl MemoryLimiter {
     /// The synchronous admission (no await: callers on the hot path may call it directly).
     pub fn admit_now(&self, a: &Admission) -> AdmitResult {
         let now = (self.clock)();
-        let global = (!a.global_buckets.is_empty()).then_some(a.global_tag.as_str());
+        let global = has_global(a).then_some(a.global_tag.as_str());
         self.with_shards(&a.tag, global, |main, mut gshard| {
             main.reclaim(now);
             if let Some(l) = check_buckets(main, &a.buckets, now) {
@@ -204,43 +265,27 @@ impl MemoryLimiter {
                     return Err(limited(LimitKind::Parallel, &cap.name));
                 }
             }
-            for b in &a.budgets {
-                let (spent, reserved) = main.budget_view(&b.period.name, b.period.period);
-                let total = spent
-                    .saturating_add(reserved)
-                    .saturating_add(b.amount_micro_usd);
-                if total > b.limit_micro_usd {
-                    return Err(limited(LimitKind::Budget, &b.period.name));
-                }
+            if let Some(l) = check_budgets(main, &a.budgets) {
+                return Err(l);
             }
             let g = gshard.as_deref_mut().unwrap_or(&mut *main);
+            g.reclaim(now);
             if let Some(l) = check_buckets(g, &a.global_buckets, now) {
+                return Err(l);
+            }
+            if let Some(l) = check_budgets(g, &a.global_budgets) {
                 return Err(l);
             }
             let mut statuses = Vec::with_capacity(a.buckets.len() + a.global_buckets.len());
             take_buckets(main, &a.buckets, now, &mut statuses);
+            let expires_at = now.saturating_add(a.lease_ms);
+            let parallel = a.parallel.iter().map(|c| c.name.clone()).collect();
+            reserve(main, a.request_id.clone(), expires_at, parallel, &a.budgets);
             let g = gshard.unwrap_or(&mut *main);
             take_buckets(g, &a.global_buckets, now, &mut statuses);
-            let lease = Lease {
-                expires_at: now.saturating_add(a.lease_ms),
-                parallel: a.parallel.iter().map(|c| c.name.clone()).collect(),
-                budgets: a
-                    .budgets
-                    .iter()
-                    .map(|b| (b.period.name.clone(), b.period.period, b.amount_micro_usd))
-                    .collect(),
-            };
-            for name in &lease.parallel {
-                *main.parallel.entry(name.clone()).or_default() += 1;
-            }
-            for b in &a.budgets {
-                let state = main.budget_mut(&b.period.name, b.period.period);
-                state.reserved = state.reserved.saturating_add(b.amount_micro_usd);
-            }
-            main.expiry
-                .push(Reverse((lease.expires_at, a.request_id.clone())));
-            if let Some(old) = main.leases.insert(a.request_id.clone(), lease) {
-                main.give_back(&old);
+            if !a.global_budgets.is_empty() {
+                let id = global_lease_id(&a.request_id);
+                reserve(g, id, expires_at, Vec::new(), &a.global_budgets);
             }
             Ok(Admitted {
                 reservation: Reservation {
@@ -255,7 +300,7 @@ impl MemoryLimiter {
     pub fn finish_now(&self, r: &Reservation, settlement: Option<&Settlement>) {
         let now = (self.clock)();
         let a = &r.admission;
-        let global = (!a.global_buckets.is_empty()).then_some(a.global_tag.as_str());
+        let global = has_global(a).then_some(a.global_tag.as_str());
         self.with_shards(&a.tag, global, |main, mut gshard| {
             for (is_global, t) in r.tpm_buckets() {
                 let actual = settlement.map_or(0, |s| s.tokens_for(&t.name).unwrap_or(t.take));
@@ -265,16 +310,11 @@ impl MemoryLimiter {
                 };
                 shard.bucket(t, now).settle(t.capacity, t.take, actual);
             }
-            if let Some(lease) = main.leases.remove(&a.request_id) {
-                main.give_back(&lease);
-            }
             let cost = settlement.map_or(0, |s| s.cost_micro_usd);
-            for b in &a.budgets {
-                let (name, period) = (&b.period.name, b.period.period);
-                if main.budgets.get(name).is_none_or(|s| s.period <= period) {
-                    let state = main.budget_mut(name, period);
-                    state.spent = state.spent.saturating_add(cost);
-                }
+            finish_lease(main, &a.request_id, &a.budgets, cost);
+            if !a.global_budgets.is_empty() {
+                let g = gshard.unwrap_or(&mut *main);
+                finish_lease(g, &global_lease_id(&a.request_id), &a.global_budgets, cost);
             }
         });
     }
@@ -297,6 +337,11 @@ impl MemoryLimiter {
             _ => 0,
         })
     }
+}
+
+/// Whether `a` has anything under its global tag.
+fn has_global(a: &Admission) -> bool {
+    !(a.global_buckets.is_empty() && a.global_budgets.is_empty())
 }
 
 fn limited(kind: LimitKind, name: &str) -> Limited {

@@ -74,6 +74,7 @@ impl SpendSink for MemorySpendSink {
                 .filter(|r| match &scope {
                     SpendScope::Key(k) => r.key == *k,
                     SpendScope::Team(t) => r.team.as_ref() == Some(t),
+                    SpendScope::ModelGroup(m) => r.model_group == *m,
                 })
                 .fold(0i64, |sum, r| sum.saturating_add(r.cost_micro_usd))
         });

@@ -8,10 +8,16 @@ use crate::error::StorageError;
 use crate::sql::migrate::{Migration, pending};
 
 /// Every schema step, in order.
-pub(crate) static MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("migrations/0001_init.sql"),
-}];
+pub(crate) static MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("migrations/0002_spend_by_model_group.sql"),
+    },
+];
 
 /// Advisory lock id for migrations ("portcull" in ASCII).
 const MIGRATION_LOCK: i64 = 0x706f_7274_6375_6c6c;

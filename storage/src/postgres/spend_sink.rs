@@ -151,6 +151,10 @@ impl PostgresSpendSink {
                 "SELECT COALESCE(SUM(cost_micro_usd), 0)::BIGINT FROM spend WHERE team_id = $1 AND time_ms >= $2",
                 t.as_str(),
             ),
+            SpendScope::ModelGroup(m) => (
+                "SELECT COALESCE(SUM(cost_micro_usd), 0)::BIGINT FROM spend WHERE model_group = $1 AND time_ms >= $2",
+                m.as_str(),
+            ),
         };
         client
             .query_one(sql, &[&id, &since_ms])

@@ -62,7 +62,7 @@ pub(crate) enum Part {
 pub(crate) fn has_part(a: &Admission, part: Part) -> bool {
     match part {
         Part::Local => !(a.buckets.is_empty() && a.parallel.is_empty() && a.budgets.is_empty()),
-        Part::Global => !a.global_buckets.is_empty(),
+        Part::Global => !(a.global_buckets.is_empty() && a.global_budgets.is_empty()),
     }
 }
 
@@ -73,13 +73,14 @@ pub(crate) fn admit(a: &Admission, part: Part) -> Call {
         Part::Local => (&a.tag, &a.buckets, true),
         Part::Global => (&a.global_tag, &a.global_buckets, false),
     };
+    let budgets = budgets_of(a, part);
     c.keys
         .extend(buckets.iter().map(|b| keys::scoped(tag, &b.name)));
     c.arg(&a.request_id);
     c.arg(a.lease_ms);
     c.arg(buckets.len());
     c.arg(if local { a.parallel.len() } else { 0 });
-    c.arg(if local { a.budgets.len() } else { 0 });
+    c.arg(budgets.len());
     for b in buckets {
         c.arg(b.capacity);
         c.arg(b.refill_per_minute);
@@ -90,15 +91,23 @@ pub(crate) fn admit(a: &Admission, part: Part) -> Call {
             c.keys.push(keys::scoped(tag, &cap.name));
             c.arg(cap.max);
         }
-        for b in &a.budgets {
-            c.keys.push(keys::budget(&b.period));
-            c.keys.push(keys::budget_leases(&b.period));
-            c.arg(b.limit_micro_usd);
-            c.arg(b.amount_micro_usd);
-            c.arg(keys::budget_expire_at(&b.period));
-        }
+    }
+    for b in budgets {
+        c.keys.push(keys::budget(&b.period));
+        c.keys.push(keys::budget_leases(&b.period));
+        c.arg(b.limit_micro_usd);
+        c.arg(b.amount_micro_usd);
+        c.arg(keys::budget_expire_at(&b.period));
     }
     c
+}
+
+/// The budget reservations of one part.
+fn budgets_of(a: &Admission, part: Part) -> &[crate::limiter::BudgetTake] {
+    match part {
+        Part::Local => &a.budgets,
+        Part::Global => &a.global_budgets,
+    }
 }
 
 /// How a finish call treats buckets.
@@ -126,10 +135,11 @@ pub(crate) fn finish(a: &Admission, part: Part, how: Finish<'_>) -> Call {
         .collect();
     c.keys
         .extend(buckets.iter().map(|b| keys::scoped(tag, &b.name)));
+    let budgets = budgets_of(a, part);
     c.arg(&a.request_id);
     c.arg(buckets.len());
     c.arg(if local { a.parallel.len() } else { 0 });
-    c.arg(if local { a.budgets.len() } else { 0 });
+    c.arg(budgets.len());
     c.arg(match how {
         Finish::Settle(s) => s.cost_micro_usd,
         Finish::Release | Finish::Refund => 0,
@@ -147,11 +157,11 @@ pub(crate) fn finish(a: &Admission, part: Part, how: Finish<'_>) -> Call {
     if local {
         c.keys
             .extend(a.parallel.iter().map(|cap| keys::scoped(tag, &cap.name)));
-        for b in &a.budgets {
-            c.keys.push(keys::budget(&b.period));
-            c.keys.push(keys::budget_leases(&b.period));
-            c.arg(keys::budget_expire_at(&b.period));
-        }
+    }
+    for b in budgets {
+        c.keys.push(keys::budget(&b.period));
+        c.keys.push(keys::budget_leases(&b.period));
+        c.arg(keys::budget_expire_at(&b.period));
     }
     c
 }
@@ -189,13 +199,17 @@ pub(crate) fn decode_admit(a: &Admission, part: Part, reply: &[i64]) -> Option<P
             let idx = usize::try_from(*reply.get(1)?).ok()?.checked_sub(1)?;
             let retry_after_ms = u64::try_from(*reply.get(2)?).ok();
             let nb = buckets.len();
+            let parallel: &[crate::limiter::ParallelCap] = match part {
+                Part::Local => &a.parallel,
+                Part::Global => &[],
+            };
             let (kind, name) = if idx < nb {
                 (buckets[idx].kind.into(), &buckets[idx].name)
-            } else if idx < nb + a.parallel.len() {
-                (LimitKind::Parallel, &a.parallel[idx - nb].name)
+            } else if idx < nb + parallel.len() {
+                (LimitKind::Parallel, &parallel[idx - nb].name)
             } else {
-                let j = (idx - nb - a.parallel.len()) / 2;
-                (LimitKind::Budget, &a.budgets.get(j)?.period.name)
+                let j = (idx - nb - parallel.len()) / 2;
+                (LimitKind::Budget, &budgets_of(a, part).get(j)?.period.name)
             };
             Some(PartReply::Refused(Limited {
                 kind,

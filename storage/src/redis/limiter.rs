@@ -214,7 +214,9 @@ impl RedisLimiter {
         if calls::has_part(a, Part::Local) {
             calls.push(calls::finish(a, Part::Local, how));
         }
-        if r.tpm_buckets().any(|(global, _)| global) {
+        // The global part holds only RPM buckets (nothing to finish) unless it has TPM
+        // buckets or budgets.
+        if r.tpm_buckets().any(|(global, _)| global) || !a.global_budgets.is_empty() {
             calls.push(calls::finish(a, Part::Global, how));
         }
         for reply in self.conn.run(&calls, self.timeout).await? {

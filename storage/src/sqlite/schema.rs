@@ -7,10 +7,16 @@ use crate::error::StorageError;
 use crate::sql::migrate::{Migration, pending};
 
 /// Every schema step, in order.
-pub(crate) static MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("migrations/0001_init.sql"),
-}];
+pub(crate) static MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("migrations/0002_spend_by_model_group.sql"),
+    },
+];
 
 /// Brings the schema up to date in one transaction, or refuses a newer one.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {

@@ -157,6 +157,10 @@ impl SpendSink for SqliteSpendSink {
                     "SELECT COALESCE(SUM(cost_micro_usd), 0) FROM spend WHERE team_id = ?1 AND time_ms >= ?2",
                     t.as_str(),
                 ),
+                SpendScope::ModelGroup(m) => (
+                    "SELECT COALESCE(SUM(cost_micro_usd), 0) FROM spend WHERE model_group = ?1 AND time_ms >= ?2",
+                    m.as_str(),
+                ),
             };
             c.prepare_cached(sql)
                 .and_then(|mut s| s.query_row(params![id, since_ms], |r| r.get(0)))

@@ -149,6 +149,11 @@ pub(crate) async fn total_sums_a_key_or_team_since_an_instant(fx: &Fixture) {
     assert_eq!(fx.spend.total(t, DAY0 + DAY_MS).await.unwrap(), 5);
     let none = SpendScope::Key(KeyId::parse("nobody").unwrap());
     assert_eq!(fx.spend.total(none, 0).await.unwrap(), 0);
+    let gpt = SpendScope::ModelGroup("gpt".to_owned());
+    assert_eq!(fx.spend.total(gpt.clone(), 0).await.unwrap(), 1_105);
+    assert_eq!(fx.spend.total(gpt, DAY0 + DAY_MS).await.unwrap(), 1_005);
+    let other = SpendScope::ModelGroup("gpt-4".to_owned());
+    assert_eq!(fx.spend.total(other, 0).await.unwrap(), 0);
 }
 
 pub(crate) async fn a_batch_with_a_bad_record_is_refused_whole(fx: &Fixture) {

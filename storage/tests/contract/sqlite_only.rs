@@ -65,11 +65,11 @@ async fn a_schema_newer_than_the_binary_is_refused_naming_both_versions() {
         err,
         StorageError::SchemaTooNew {
             found: 999,
-            supported: 1
+            supported: 2
         }
     );
     let text = err.to_string();
-    assert!(text.contains("999") && text.contains("(1)"), "{text}");
+    assert!(text.contains("999") && text.contains("(2)"), "{text}");
 }
 
 async fn chain_of_five() -> (tempfile::TempDir, SqliteStorage, rusqlite::Connection) {

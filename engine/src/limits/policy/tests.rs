@@ -126,7 +126,7 @@ fn model_limits_are_global_buckets_under_a_brace_free_tag() {
         "odd{model}".into(),
         ModelLimits {
             rpm: Some(5),
-            tpm: None,
+            ..ModelLimits::default()
         },
     );
     let mut i = input(&k, Some(1), None);
@@ -160,4 +160,44 @@ fn tpm_weights_apply_to_estimate_and_actual() {
         cache_write_tokens: 0,
     };
     assert_eq!(policy.tpm_actual(&usage), 50 + 5 + 30);
+}
+
+#[test]
+fn a_model_budget_is_a_global_reservation_under_the_model_tag() {
+    let k = key(false);
+    let mut policy = LimitsPolicy::default();
+    policy.models.insert(
+        "gpt".into(),
+        ModelLimits {
+            budget: Some(Budget {
+                max_micro_usd: 5_000_000,
+                reset: ResetPeriod::Monthly,
+            }),
+            ..ModelLimits::default()
+        },
+    );
+    let p = price();
+    let plan = policy.plan(&input(&k, Some(10), Some(&p))).unwrap();
+    let a = &plan.admission;
+    assert_eq!(a.budgets.len(), 1, "the key's own budget");
+    assert_eq!(a.global_tag, "m:gpt");
+    assert_eq!(a.global_budgets.len(), 1);
+    let g = &a.global_budgets[0];
+    assert_eq!(
+        (g.period.tag.as_str(), g.period.name.as_str()),
+        ("m:gpt", "m:gpt:budget")
+    );
+    assert_eq!(g.limit_micro_usd, 5_000_000);
+    assert_eq!(g.amount_micro_usd, plan.worst_case.as_micros());
+    assert!(a.global_buckets.is_empty());
+
+    // A model budget alone puts a key with no limits of its own under admission, and an
+    // unpriced model under it follows the unpriced policy.
+    let mut free = key(false);
+    free.key_scope = Scope::default();
+    assert!(policy.applies_to(&free, "gpt"));
+    assert_eq!(
+        policy.plan(&input(&free, Some(10), None)).unwrap_err(),
+        PlanError::Unpriced
+    );
 }
