@@ -19,7 +19,7 @@ use portcullis_engine::ChatRequest;
 use portcullis_engine::Usage;
 use portcullis_engine::cost::{self, MicroUsd, Price};
 use portcullis_engine::limits::{
-    Admit, LimitRefusal, LimiterHandle, LimitsPolicy, PlanError, PlanInput, Settle,
+    Admit, LimitRefusal, LimiterHandle, LimiterMode, LimitsPolicy, PlanError, PlanInput, Settle,
 };
 use portcullis_storage::limiter::Admission;
 use portcullis_storage::limiter::monotonic_clock;
@@ -42,8 +42,8 @@ pub(crate) struct Governance {
     arbiter: Option<Arbiter>,
     /// The durable spend log, which budget counters are reconciled from.
     spend: Arc<dyn SpendSink>,
-    /// Budget periods reconciled lately, and when.
-    reconciled: Mutex<HashMap<(String, u64), Instant>>,
+    /// Budget periods reconciled lately: when, and after how many limiter outages.
+    reconciled: Mutex<HashMap<(String, u64), (Instant, u64)>>,
 }
 
 impl Governance {
@@ -87,10 +87,17 @@ impl Governance {
     }
 
     /// Raises each budget's counter to what the durable spend log recorded for its period, at
-    /// most once per [`RECONCILE_EVERY`] per budget and process: a limiter that restarted
-    /// (memory) or a Redis that was flushed resets nobody's spend. The first admission of a
-    /// budget in a process waits for this one spend-log query; later ones do not.
+    /// most once per [`RECONCILE_EVERY`] per budget and process, and again after every outage
+    /// of the shared limiter (Redis may be back empty): a limiter that restarted (memory) or a
+    /// Redis that was restarted or flushed resets nobody's spend. The first admission of a
+    /// budget in a process (and after an outage) waits for this one spend-log query; later
+    /// ones do not. Nothing is reconciled while the limiter is degraded (budgets are refused
+    /// then anyway), and a reconciliation that failed is retried by the next admission.
     async fn reconcile(&self, admission: &Admission, model_group: &str) {
+        if self.limiter.mode() == LimiterMode::Fallback {
+            return;
+        }
+        let outages = self.limiter.outages();
         let budgets = admission.budgets.iter().map(|b| (b, None)).chain(
             admission
                 .global_budgets
@@ -100,18 +107,9 @@ impl Governance {
         for (budget, group) in budgets {
             let period = &budget.period;
             let slot = (period.name.clone(), period.period);
-            let due = self.reconciled.lock().is_ok_and(|mut seen| {
-                let now = Instant::now();
-                let fresh = seen
-                    .get(&slot)
-                    .is_some_and(|at| now.duration_since(*at) < RECONCILE_EVERY);
-                if !fresh {
-                    if seen.len() >= MAX_RECONCILED {
-                        seen.clear();
-                    }
-                    seen.insert(slot, now);
-                }
-                !fresh
+            let due = self.reconciled.lock().is_ok_and(|seen| {
+                seen.get(&slot)
+                    .is_none_or(|(at, epoch)| *epoch != outages || at.elapsed() >= RECONCILE_EVERY)
             });
             let scope = match group {
                 Some(group) => Some(SpendScope::ModelGroup(group.to_owned())),
@@ -121,12 +119,21 @@ impl Governance {
                 continue;
             };
             let since_ms = i64::try_from(period.period.saturating_mul(1000)).unwrap_or(i64::MAX);
-            match self.spend.total(scope, since_ms).await {
+            let done = match self.spend.total(scope, since_ms).await {
                 Ok(total) => {
                     let durable = u64::try_from(total).unwrap_or(0);
-                    self.limiter.reconcile(period, durable).await;
+                    self.limiter.reconcile(period, durable).await
                 }
-                Err(e) => tracing::warn!("could not read the spend log to reconcile: {e}"),
+                Err(e) => {
+                    tracing::warn!("could not read the spend log to reconcile: {e}");
+                    false
+                }
+            };
+            if done && let Ok(mut seen) = self.reconciled.lock() {
+                if seen.len() >= MAX_RECONCILED {
+                    seen.clear();
+                }
+                seen.insert(slot, (Instant::now(), outages));
             }
         }
     }
@@ -246,21 +253,18 @@ impl Governed {
     /// The request used the provider: record what it really used — `cost` when the serving
     /// deployment's price gave one, else the reservation's price. Without a usage report (a
     /// stream cut before its usage chunk), the prompt estimate and `fallback_completion`
-    /// tokens are charged — never nothing.
+    /// tokens are charged — never nothing. Returns the cost charged, if any price applied:
+    /// the spend log records the same amount, so budgets reconciled from it agree.
     pub(crate) fn settle(
         mut self,
         usage: Option<Usage>,
         fallback_completion: u64,
         cost: Option<MicroUsd>,
-    ) {
-        let Some(admit) = self.admit.take() else {
-            return;
-        };
+    ) -> Option<MicroUsd> {
+        let admit = self.admit.take()?;
         let usage = usage.unwrap_or_else(|| Usage::new(self.prompt_tokens, fallback_completion));
-        let cost_micro_usd = cost
-            .or_else(|| self.price.as_ref().map(|p| cost::cost(p, &usage)))
-            .unwrap_or(MicroUsd::ZERO)
-            .as_micros();
+        let charged = cost.or_else(|| self.price.as_ref().map(|p| cost::cost(p, &usage)));
+        let cost_micro_usd = charged.unwrap_or(MicroUsd::ZERO).as_micros();
         let tokens = self.weights.weigh(&usage);
         let settlement = Settlement {
             tokens: self
@@ -274,6 +278,7 @@ impl Governed {
             cost_micro_usd,
         };
         self.limiter.finish(&admit, Settle::Used(settlement));
+        charged
     }
 }
 

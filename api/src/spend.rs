@@ -37,6 +37,10 @@ pub(crate) struct Outcome<'a> {
     pub model_group: &'a str,
     pub deployment: Option<(DeploymentId, &'a str)>,
     pub usage: Option<Usage>,
+    /// What admission charged the budgets, when it priced the request itself (a deployment
+    /// without a catalogue price, charged at the `unpriced` price or the group's): recorded
+    /// instead of the deployment's price so the spend log and the budgets agree.
+    pub charged: Option<MicroUsd>,
     pub latency: Duration,
     pub status: u16,
 }
@@ -63,7 +67,10 @@ impl SpendRecorder {
     /// Queues one record; never waits.
     pub(crate) fn record(&self, caller: &Caller, outcome: Outcome<'_>) {
         let usage = outcome.usage.unwrap_or_default();
-        let priced = outcome.deployment.and_then(|(d, _)| self.cost(d, &usage));
+        let priced = outcome
+            .deployment
+            .and_then(|(d, _)| self.cost(d, &usage))
+            .or(outcome.charged);
         let record = SpendRecord {
             time_ms: now_ms(),
             request_id: outcome.request_id.to_owned(),

@@ -150,9 +150,10 @@ impl Edge {
         if let Some(cost) = cost {
             response.insert_header((headers::COST_USD, cost.to_string()));
         }
+        let mut charged = None;
         if let Some(governed) = self.governed.take() {
             governance::rate_limit_headers(&mut response, governed.buckets());
-            governed.settle(usage, 0, cost);
+            charged = governed.settle(usage, 0, cost);
         }
         if let Some(caller) = &self.caller {
             spend.record(
@@ -162,6 +163,7 @@ impl Edge {
                     model_group: self.model.as_deref().unwrap_or_default(),
                     deployment: Some((lease.deployment, &lease.upstream_model)),
                     usage,
+                    charged,
                     latency: total,
                     status: 200,
                 },
@@ -195,9 +197,7 @@ impl Edge {
             let cost = summary
                 .usage
                 .and_then(|u| state.spend.cost(lease.deployment, &u));
-            if let Some(governed) = governed {
-                settle_stream(governed, &summary, cost);
-            }
+            let charged = governed.and_then(|g| settle_stream(g, &summary, cost));
             if let Some(caller) = &caller {
                 state.spend.record(
                     caller,
@@ -206,6 +206,7 @@ impl Edge {
                         model_group: &model,
                         deployment: Some((lease.deployment, &lease.upstream_model)),
                         usage: summary.usage,
+                        charged,
                         latency: started.elapsed(),
                         status: 200,
                     },
@@ -243,6 +244,7 @@ impl Edge {
                             model_group: self.model.as_deref().unwrap_or_default(),
                             deployment: None,
                             usage: None,
+                            charged: None,
                             latency: self.started.elapsed(),
                             status,
                         },
@@ -263,11 +265,16 @@ impl Edge {
 /// Settles a finished stream with its true usage; a stream that failed before anything reached
 /// the client releases its reservation; one cut after that is charged its prompt estimate and
 /// one token per event relayed.
-fn settle_stream(governed: Governed, summary: &StreamSummary, cost: Option<MicroUsd>) {
+fn settle_stream(
+    governed: Governed,
+    summary: &StreamSummary,
+    cost: Option<MicroUsd>,
+) -> Option<MicroUsd> {
     if summary.usage.is_none() && summary.first_forwarded.is_none() {
         drop(governed);
+        None
     } else {
-        governed.settle(summary.usage, summary.events, cost);
+        governed.settle(summary.usage, summary.events, cost)
     }
 }
 

@@ -233,3 +233,101 @@ async fn a_model_budget_holds_across_three_replicas_and_every_key() {
     assert_eq!(status, 200, "{body}");
     stop_all(hs).await;
 }
+
+#[actix_web::test]
+async fn redis_killed_mid_load_degrades_without_errors_and_spend_before_it_still_counts() {
+    let Some(mut redis) = RedisServer::start().unwrap() else {
+        return;
+    };
+    // KEY_A: a $1.00 budget; KEY_ALL: only a rate limit (600 rpm, 200 per replica locally).
+    let (hs, _url) = replicas_with(
+        &redis,
+        "{ budget_usd: \"1.00\", budget_reset: daily }",
+        "{ rpm: 600 }",
+    )
+    .await;
+    // Every gpt-test answer really costs ≈ $0.04 (20 000 completion tokens at $2/M); its
+    // worst case is the same, so the budget holds 24 of them.
+    for h in &hs {
+        h.mock
+            .script_model("upstream-gpt", Behaviour::ok().completion_tokens(20_000));
+        h.mock.script_model(
+            "upstream-other",
+            Behaviour::ok().latency(Duration::from_millis(5)),
+        );
+    }
+    let mut dear = hello("gpt-test");
+    dear["max_tokens"] = json!(20_000);
+    let h0 = &hs[0];
+    for _ in 0..10 {
+        let (status, body) = send_json(h0.chat(Some(KEY_A), &dear)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Load on every replica; Redis is killed a third of the way through.
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let load = futures_util::future::join_all((0..3 * hs.len()).map(|lane| {
+        let (h, done) = (&hs[lane % hs.len()], &done);
+        async move {
+            let mut statuses = Vec::new();
+            for _ in 0..20 {
+                let response = h
+                    .chat(Some(KEY_ALL), &hello("other-model"))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let body = response.text().await.unwrap();
+                statuses.push((status, body));
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            statuses
+        }
+    }));
+    let killer = async {
+        while done.load(std::sync::atomic::Ordering::Relaxed) < 60 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        redis.stop();
+        // The budgeted key is refused while its budget cannot be reserved: closed, not open.
+        let (status, body) = send_json(h0.chat(Some(KEY_A), &dear)).await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["error"]["code"], "limiter_unavailable");
+    };
+    let (lanes, ()) = tokio::join!(load, killer);
+    for (status, body) in lanes.iter().flatten() {
+        assert!(
+            *status == 200 || *status == 429,
+            "rate-limited traffic got {status} while Redis died: {body}"
+        );
+    }
+    let served = lanes.iter().flatten().filter(|(s, _)| *s == 200).count();
+    assert!(served >= 60, "only {served} of 180 served");
+
+    redis.restart().unwrap();
+    // Redis is back, empty. Normal mode resumes within about a second, and the $0.40 spent
+    // before the outage is reconciled from the spend log: 14 more fit ($0.96), not 24.
+    let mut admitted = 0;
+    let mut resumed = false;
+    for _ in 0..80 {
+        let (status, body) = send_json(h0.chat(Some(KEY_A), &dear)).await;
+        match status {
+            200 => {
+                resumed = true;
+                admitted += 1;
+            }
+            503 if !resumed => tokio::time::sleep(Duration::from_millis(50)).await,
+            429 => break,
+            _ => panic!("{status}: {body}"),
+        }
+    }
+    assert!(resumed, "the budget never came back after Redis did");
+    assert_eq!(admitted, 14, "spend before the outage must still count");
+    let (status, ready) = send_json(
+        h0.http
+            .get(h0.admin_url("/health/ready"))
+            .bearer_auth(MASTER),
+    )
+    .await;
+    assert_eq!((status, ready["limiter"].as_str()), (200, Some("redis")));
+    stop_all(hs).await;
+}

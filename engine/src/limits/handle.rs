@@ -131,6 +131,9 @@ struct Inner {
     clock: MillisClock,
     /// Monotonic ms until which Redis is not asked (0 = healthy).
     degraded_until: AtomicU64,
+    /// Times the shared limiter was found unreachable: after one, budget counters are
+    /// reconciled again (Redis may have restarted empty).
+    outages: AtomicU64,
 }
 
 impl std::fmt::Debug for Inner {
@@ -187,6 +190,7 @@ impl LimiterHandle {
                 policy,
                 clock,
                 degraded_until: AtomicU64::new(0),
+                outages: AtomicU64::new(0),
             }),
         }
     }
@@ -262,6 +266,7 @@ impl LimiterHandle {
                         Ok(Ok(Ok(_))) => String::new(),
                     };
                     tracing::warn!("shared limiter unavailable, failure policy applies: {why}");
+                    inner.outages.fetch_add(1, Ordering::Relaxed);
                     inner
                         .degraded_until
                         .store(self.now() + DEGRADED_FOR_MS, Ordering::Relaxed);
@@ -334,21 +339,34 @@ impl LimiterHandle {
         }
     }
 
+    /// How many times the shared limiter was found unreachable so far (0 in memory).
+    pub fn outages(&self) -> u64 {
+        self.inner.outages.load(Ordering::Relaxed)
+    }
+
     /// Raises a budget's recorded spend to `durable` (from the spend log) if the limiter
     /// knows less — after a restart (memory) or a Redis restart or flush. Never lowers it.
-    pub async fn reconcile(&self, period: &BudgetPeriod, durable_micro_usd: u64) {
+    /// Whether the limiter's counter now holds at least `durable`.
+    pub async fn reconcile(&self, period: &BudgetPeriod, durable_micro_usd: u64) -> bool {
         let limiter: &dyn Limiter = match &self.inner.backend {
             Backend::Memory(memory) => &**memory,
             Backend::Shared { limiter, .. } => &**limiter,
         };
         match limiter.spent(period).await {
             Ok(known) if known < durable_micro_usd => {
-                if let Err(e) = limiter.set_spent(period, durable_micro_usd).await {
-                    tracing::warn!("could not reconcile budget spend: {e}");
+                match limiter.set_spent(period, durable_micro_usd).await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!("could not reconcile budget spend: {e}");
+                        false
+                    }
                 }
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!("could not read budget spend: {e}"),
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!("could not read budget spend: {e}");
+                false
+            }
         }
     }
 
