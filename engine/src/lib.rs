@@ -38,6 +38,10 @@ pub use error::{EngineError, Fault, RequestError, UpstreamError};
 pub use health::{BreakerSpec, BreakerState};
 pub use ids::{DeploymentId, GroupId, KeyId, ProviderId, RequestId};
 pub use messages::{MessagesReply, messages};
+pub use request::embeddings::{
+    EmbeddingInput, EmbeddingsRequest, EncodingFormat, MAX_EMBEDDING_INPUTS,
+    MAX_EMBEDDING_TEXT_BYTES, MAX_EMBEDDING_TOKEN_IDS,
+};
 pub use request::{ChatRequest, OVERRIDE_FIELDS, strict_json};
 pub use retry::{BackoffSpec, RetryBudgetSpec};
 pub use routing::{DeploymentStatus, Lease, Router, Strategy};
