@@ -6,6 +6,7 @@
 //! vendor table, prepared once here: the endpoint URL and the auth header are built at
 //! start-up, not per request.
 
+mod embeddings;
 mod error;
 mod request;
 mod response;
@@ -24,6 +25,7 @@ pub use stream::SseRelay;
 use super::{AuthStyle, ProviderAdapter, StreamUsage, UpstreamRequest};
 use crate::error::{EngineError, UpstreamError};
 use crate::request::ChatRequest;
+use crate::request::embeddings::EmbeddingsRequest;
 use crate::spec::ProviderSpec;
 use crate::stream::StreamTranslate;
 use crate::usage::Usage;
@@ -33,6 +35,8 @@ use crate::usage::Usage;
 pub(crate) struct OpenAiAdapter {
     /// `{base_url}/chat/completions`, parsed once: parsing per request showed in profiles.
     endpoint: Url,
+    /// `{base_url}/embeddings`.
+    embeddings_endpoint: Url,
     /// The credential header, marked sensitive; empty for servers that need none.
     headers: HeaderMap,
     credential: Option<SecretString>,
@@ -42,13 +46,8 @@ pub(crate) struct OpenAiAdapter {
 impl OpenAiAdapter {
     pub(crate) fn new(spec: &ProviderSpec) -> Result<Self, EngineError> {
         let profile = spec.vendor.profile();
-        let endpoint = format!(
-            "{}/chat/completions",
-            spec.base_url.as_str().trim_end_matches('/')
-        );
-        let endpoint = Url::parse(&endpoint).map_err(|_| {
-            EngineError::Internal("provider base URL does not form an endpoint URL")
-        })?;
+        let endpoint = endpoint_url(spec, "chat/completions")?;
+        let embeddings_endpoint = endpoint_url(spec, "embeddings")?;
         let mut headers = HeaderMap::new();
         if let Some(credential) = &spec.credential {
             let (name, value) = auth_header(profile.auth, credential.expose_secret())?;
@@ -56,11 +55,19 @@ impl OpenAiAdapter {
         }
         Ok(Self {
             endpoint,
+            embeddings_endpoint,
             headers,
             credential: spec.credential.clone(),
             stream_usage: profile.stream_usage,
         })
     }
+}
+
+/// `{base_url}/{path}`.
+fn endpoint_url(spec: &ProviderSpec, path: &str) -> Result<Url, EngineError> {
+    let url = format!("{}/{path}", spec.base_url.as_str().trim_end_matches('/'));
+    Url::parse(&url)
+        .map_err(|_| EngineError::Internal("provider base URL does not form an endpoint URL"))
 }
 
 /// The header that carries `secret` in `style`, marked sensitive so it is never logged.
@@ -115,5 +122,25 @@ impl ProviderAdapter for OpenAiAdapter {
     ) -> UpstreamError {
         let credential = self.credential.as_ref().map(|c| c.expose_secret());
         error::classify(status, headers, body, credential)
+    }
+
+    fn embeddings_request(
+        &self,
+        request: &EmbeddingsRequest,
+        upstream_model: &str,
+    ) -> Result<UpstreamRequest, EngineError> {
+        Ok(UpstreamRequest {
+            url: self.embeddings_endpoint.clone(),
+            headers: self.headers.clone(),
+            body: embeddings::upstream_body(request, upstream_model),
+        })
+    }
+
+    fn embeddings_response(
+        &self,
+        body: Bytes,
+        _request: &EmbeddingsRequest,
+    ) -> Result<(Bytes, Option<Usage>), UpstreamError> {
+        embeddings::response(body)
     }
 }
