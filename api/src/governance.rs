@@ -15,12 +15,12 @@ use actix::Arbiter;
 use actix_web::HttpResponseBuilder;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use portcullis_config::{Config, LimiterBackend};
-use portcullis_engine::ChatRequest;
 use portcullis_engine::Usage;
 use portcullis_engine::cost::{self, MicroUsd, Price};
 use portcullis_engine::limits::{
     Admit, LimitRefusal, LimiterHandle, LimitsPolicy, PlanError, PlanInput, Settle,
 };
+use portcullis_engine::{ChatRequest, EmbeddingsRequest};
 use portcullis_storage::limiter::BudgetTake;
 use portcullis_storage::limiter::monotonic_clock;
 use portcullis_storage::limiter::{BucketKind, BucketStatus, BucketUsage, Settlement};
@@ -157,27 +157,76 @@ pub(crate) struct Governed {
     weights: portcullis_engine::limits::TokenWeights,
 }
 
-/// Admits `chat` for `key`: `Ok(None)` when no limit applies to it at all.
+/// What admission reads from a request of any kind: its model, its estimated input tokens,
+/// its completion bound, and how to lower that bound when a budget must hold.
+pub(crate) trait Admissible {
+    fn model(&self) -> &str;
+    /// Estimated input tokens, before any provider counted them.
+    fn prompt_estimate(&self) -> u64;
+    /// The most completion tokens the request can produce, if bounded.
+    fn max_tokens(&self) -> Option<u64>;
+    /// Bounds the completion at `n` tokens (called only when `max_tokens` is `None`).
+    fn bound_completion(&mut self, n: u64);
+}
+
+impl Admissible for ChatRequest {
+    fn model(&self) -> &str {
+        ChatRequest::model(self)
+    }
+
+    fn prompt_estimate(&self) -> u64 {
+        cost::estimate_chat_prompt_tokens(self.body())
+    }
+
+    fn max_tokens(&self) -> Option<u64> {
+        ChatRequest::max_tokens(self)
+    }
+
+    fn bound_completion(&mut self, n: u64) {
+        self.set_max_tokens(n);
+    }
+}
+
+/// An embeddings request produces no completion tokens: it reserves its input only.
+impl Admissible for EmbeddingsRequest {
+    fn model(&self) -> &str {
+        EmbeddingsRequest::model(self)
+    }
+
+    fn prompt_estimate(&self) -> u64 {
+        self.body()
+            .get("input")
+            .map_or(0, cost::estimate_embedding_input_tokens)
+    }
+
+    fn max_tokens(&self) -> Option<u64> {
+        Some(0)
+    }
+
+    fn bound_completion(&mut self, _n: u64) {}
+}
+
+/// Admits `request` for `key`: `Ok(None)` when no limit applies to it at all.
 pub(crate) async fn admit(
     governance: &Governance,
     key: &VirtualKey,
-    chat: &mut ChatRequest,
+    request: &mut dyn Admissible,
     request_id: &str,
     now_unix_ms: u64,
 ) -> Result<Option<Governed>, ApiError> {
     let policy = &governance.policy;
-    if !policy.applies_to(key, chat.model()) {
+    if !policy.applies_to(key, request.model()) {
         return Ok(None);
     }
-    let prompt_tokens = cost::estimate_chat_prompt_tokens(chat.body());
-    let price = governance.prices.get(chat.model());
+    let prompt_tokens = request.prompt_estimate();
+    let price = governance.prices.get(request.model());
     let plan = policy
         .plan(&PlanInput {
             request_id,
             key,
-            model: chat.model(),
+            model: request.model(),
             prompt_tokens,
-            max_tokens: chat.max_tokens(),
+            max_tokens: request.max_tokens(),
             price,
             now_unix_ms,
             remaining_budget: None,
@@ -215,7 +264,7 @@ pub(crate) async fn admit(
                 LimitRefusal::Overloaded => ApiError::Overloaded,
             })?;
     if let Some(n) = plan.inject_max_tokens {
-        chat.set_max_tokens(n);
+        request.bound_completion(n);
     }
     Ok(Some(Governed {
         limiter: governance.limiter.clone(),
