@@ -46,7 +46,8 @@ pub use request::{ChatRequest, OVERRIDE_FIELDS, strict_json};
 pub use retry::{BackoffSpec, RetryBudgetSpec};
 pub use routing::{DeploymentStatus, Lease, Router, Strategy};
 pub use spec::{
-    AnthropicSpec, DeploymentSpec, GatewaySpec, ModelGroupSpec, ProviderSpec, UpstreamTimeouts,
+    AnthropicSpec, AzureSpec, DeploymentSpec, GatewaySpec, ModelGroupSpec, ProviderSpec,
+    UpstreamTimeouts,
 };
 pub use stream::{RelayStream, StreamError, StreamSummary, StreamTranslate};
 pub use upstream::{Authorize, Provider, Providers, UpstreamClients};

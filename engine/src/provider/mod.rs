@@ -16,6 +16,7 @@
 //! floats it decoded, in the encoding the client asked for.
 
 pub mod anthropic;
+mod azure;
 mod embeddings;
 pub mod openai;
 mod vendor;
@@ -29,7 +30,7 @@ use reqwest::header::HeaderMap;
 use url::Url;
 
 pub use embeddings::{UNSUPPORTED_KIND, base64_f32, embeddings_unsupported, render_embeddings};
-pub use vendor::{AuthStyle, Dialect, StreamUsage, Vendor, VendorProfile};
+pub use vendor::{AuthStyle, Dialect, Paths, StreamUsage, Vendor, VendorProfile};
 
 use crate::error::{EngineError, UpstreamError};
 use crate::request::ChatRequest;
