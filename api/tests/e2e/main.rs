@@ -9,6 +9,7 @@ mod admin_keys;
 mod admin_openapi;
 mod anthropic;
 mod auth;
+mod azure;
 mod boundary;
 mod embeddings;
 mod harness;

@@ -164,7 +164,12 @@ mod tests {
         assert!(request.headers["api-key"].is_sensitive());
         assert!(!request.headers.contains_key("authorization"));
         let request = adapter.embeddings_request(&emb, "emb-1").unwrap();
-        assert!(request.url.path().ends_with("/deployments/emb-1/embeddings"));
+        assert!(
+            request
+                .url
+                .path()
+                .ends_with("/deployments/emb-1/embeddings")
+        );
 
         let entra = spec("https://r.openai.azure.com/openai").azure(AzureSpec {
             entra_token: Some(SecretString::from("tok-1".to_owned())),
@@ -176,5 +181,70 @@ mod tests {
             .unwrap();
         assert_eq!(request.headers["authorization"], "Bearer tok-1");
         assert!(!request.headers.contains_key("api-key"));
+    }
+
+    /// Azure's answer when its output filter stopped a completion (documented shape).
+    const FILTERED_COMPLETION: &[u8] = br#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-2024-08-06","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}}}],"choices":[{"index":0,"finish_reason":"content_filter","message":{"role":"assistant","content":null},"content_filter_results":{"violence":{"filtered":true,"severity":"high"}}}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}"#;
+
+    /// An Azure stream: the prompt-filter chunk with no choices first, content with its
+    /// filter results, `finish_reason: "content_filter"`, the usage chunk, `[DONE]`.
+    const STREAM: &str = concat!(
+        "data: {\"choices\":[],\"created\":0,\"id\":\"\",\"model\":\"\",\"object\":\"\",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{}}]}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null,\"content_filter_results\":{\"hate\":{\"filtered\":false,\"severity\":\"safe\"}}}],\"id\":\"c1\",\"object\":\"chat.completion.chunk\"}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"content_filter\",\"content_filter_results\":{\"violence\":{\"filtered\":true,\"severity\":\"high\"}}}],\"id\":\"c1\",\"object\":\"chat.completion.chunk\"}\n\n",
+        "data: {\"choices\":[],\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1,\"total_tokens\":10}}\n\n",
+        "data: [DONE]\n\n",
+    );
+
+    #[test]
+    fn filter_results_and_the_content_filter_finish_reason_pass_through() {
+        use crate::provider::ProviderAdapter;
+        use crate::provider::openai::OpenAiAdapter;
+        use crate::usage::Usage;
+
+        let keyed = spec("https://r.openai.azure.com/openai").credential("k");
+        let adapter = OpenAiAdapter::new(&keyed).unwrap();
+        let (body, usage) = adapter
+            .chat_response(bytes::Bytes::from_static(FILTERED_COMPLETION))
+            .unwrap();
+        assert_eq!(&body[..], FILTERED_COMPLETION);
+        assert_eq!(usage, Some(Usage::new(12, 3)));
+    }
+
+    #[test]
+    fn azure_streams_keep_filter_chunks_for_any_split() {
+        use crate::provider::ProviderAdapter;
+        use crate::provider::openai::OpenAiAdapter;
+        use crate::request::ChatRequest;
+        use crate::usage::Usage;
+
+        let keyed = spec("https://r.openai.azure.com/openai").credential("k");
+        let adapter = OpenAiAdapter::new(&keyed).unwrap();
+        let chat =
+            ChatRequest::parse(br#"{"model":"m","messages":[{}],"stream":true}"#, 8).unwrap();
+        let run = |split: usize| {
+            let mut translator = adapter.stream_translator(&chat, 1 << 16);
+            let (a, b) = STREAM.as_bytes().split_at(split);
+            let mut out = translator
+                .push(bytes::Bytes::copy_from_slice(a))
+                .unwrap()
+                .to_vec();
+            out.extend_from_slice(&translator.push(bytes::Bytes::copy_from_slice(b)).unwrap());
+            assert!(translator.finish().is_ok());
+            (String::from_utf8(out).unwrap(), translator.usage())
+        };
+        let (whole, usage) = run(STREAM.len());
+        assert_eq!(usage, Some(Usage::new(9, 1)));
+        assert!(whole.contains("prompt_filter_results"), "{whole}");
+        assert!(
+            whole.contains(r#""finish_reason":"content_filter""#),
+            "{whole}"
+        );
+        // The client did not ask for usage: the usage-only chunk is dropped, [DONE] kept.
+        assert!(!whole.contains(r#""usage""#), "{whole}");
+        assert!(whole.ends_with("data: [DONE]\n\n"), "{whole}");
+        for split in 0..STREAM.len() {
+            assert_eq!(run(split).0, whole, "split at {split}");
+        }
     }
 }

@@ -139,6 +139,7 @@ fn record(parts: &Parts, body: Bytes) -> RecordedRequest {
     RecordedRequest {
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
         headers: parts
             .headers
             .iter()
