@@ -2,7 +2,8 @@
 //!
 //! Starts the mock upstream from `portcullis-loadtest` in-process, behind two providers: one
 //! speaking OpenAI's dialect (model [`DEMO_MODEL`]) and one speaking Anthropic's Messages API
-//! (model [`DEMO_CLAUDE_MODEL`]), so both translations can be tried. When a request offers
+//! (model [`DEMO_CLAUDE_MODEL`]), so both translations can be tried, plus an embeddings model
+//! ([`DEMO_EMBEDDING_MODEL`], on the OpenAI-dialect provider). When a request offers
 //! tools, the mock calls the first one. Generates a demo virtual key and master key, and
 //! prints a curl command and SDK snippets that work as printed. Nothing is written to disk.
 
@@ -24,6 +25,9 @@ use portcullis_config::{
 pub const DEMO_MODEL: &str = "demo-model";
 /// The public model name the demo serves through an Anthropic-dialect provider.
 pub const DEMO_CLAUDE_MODEL: &str = "demo-claude";
+
+/// The public model name of the demo's embeddings (priced like OpenAI's small embedding model).
+pub const DEMO_EMBEDDING_MODEL: &str = "demo-embedding";
 
 /// What the demo started, and the credentials to use it.
 #[derive(Debug)]
@@ -58,6 +62,10 @@ pub async fn prepare(listen: SocketAddr, admin_listen: SocketAddr) -> anyhow::Re
     gateway.group(
         DEMO_MODEL,
         vec![DeploymentSpec::new(mock_provider, "mock-model")],
+    );
+    gateway.group(
+        DEMO_EMBEDDING_MODEL,
+        vec![DeploymentSpec::new(mock_provider, "text-embedding-3-small")],
     );
     // The mock accepts any `x-api-key`; a fresh random one stands in for a real credential.
     let anthropic_provider = gateway.provider(
@@ -122,6 +130,7 @@ pub fn print_banner(
     writeln!(out, "  OpenAI-compatible base URL: http://{public}/v1")?;
     writeln!(out, "  demo virtual key:           {key}")?;
     writeln!(out, "  model:                      {DEMO_MODEL}")?;
+    writeln!(out, "  embeddings model:           {DEMO_EMBEDDING_MODEL}")?;
     writeln!(out, "  Anthropic base URL:         http://{public}")?;
     writeln!(
         out,

@@ -15,7 +15,6 @@ use actix::Arbiter;
 use actix_web::HttpResponseBuilder;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use portcullis_config::{Config, LimiterBackend};
-use portcullis_engine::ChatRequest;
 use portcullis_engine::Usage;
 use portcullis_engine::cost::{self, MicroUsd, Price};
 use portcullis_engine::limits::{
@@ -28,6 +27,7 @@ use portcullis_storage::redis::{LazyRedisLimiter, RedisOptions, RedisTarget};
 use portcullis_storage::{KeyId, SpendScope, SpendSink, TeamId, VirtualKey};
 use secrecy::ExposeSecret;
 
+pub(crate) use crate::admissible::Admissible;
 use crate::error::ApiError;
 use crate::metrics;
 
@@ -174,27 +174,27 @@ pub(crate) struct Governed {
     weights: portcullis_engine::limits::TokenWeights,
 }
 
-/// Admits `chat` for `key`: `Ok(None)` when no limit applies to it at all.
+/// Admits `request` for `key`: `Ok(None)` when no limit applies to it at all.
 pub(crate) async fn admit(
     governance: &Governance,
     key: &VirtualKey,
-    chat: &mut ChatRequest,
+    request: &mut dyn Admissible,
     request_id: &str,
     now_unix_ms: u64,
 ) -> Result<Option<Governed>, ApiError> {
     let policy = &governance.policy;
-    if !policy.applies_to(key, chat.model()) {
+    if !policy.applies_to(key, request.model()) {
         return Ok(None);
     }
-    let prompt_tokens = cost::estimate_chat_prompt_tokens(chat.body());
-    let price = governance.prices.get(chat.model());
+    let prompt_tokens = request.prompt_estimate();
+    let price = governance.prices.get(request.model());
     let plan = policy
         .plan(&PlanInput {
             request_id,
             key,
-            model: chat.model(),
+            model: request.model(),
             prompt_tokens,
-            max_tokens: chat.max_tokens(),
+            max_tokens: request.max_tokens(),
             price,
             now_unix_ms,
             remaining_budget: None,
@@ -232,7 +232,7 @@ pub(crate) async fn admit(
                 LimitRefusal::Overloaded => ApiError::Overloaded,
             })?;
     if let Some(n) = plan.inject_max_tokens {
-        chat.set_max_tokens(n);
+        request.bound_completion(n);
     }
     Ok(Some(Governed {
         limiter: governance.limiter.clone(),

@@ -4,6 +4,7 @@
 //! metrics — plus the config file and the `portcullis` binary. The engine behind it never
 //! sees an actix-web type.
 
+mod admissible;
 mod auth;
 mod auth_cache;
 mod body;

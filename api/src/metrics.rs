@@ -31,6 +31,9 @@ pub const ROUTE_CHAT: &str = "chat_completions";
 /// chat completions, which serve the same models).
 pub const ROUTE_MESSAGES: &str = "messages";
 
+/// Route label of embeddings (its own per-model handles).
+pub const ROUTE_EMBEDDINGS: &str = "embeddings";
+
 /// Model label for requests that named no configured model.
 pub const UNROUTED: &str = "_unrouted";
 
@@ -82,6 +85,7 @@ fn build_and_install() -> Option<PrometheusHandle> {
 /// records into them directly instead of looking labels up in the registry each time.
 #[derive(Debug)]
 pub struct ModelMetrics {
+    route: &'static str,
     model: Arc<str>,
     ok: [Counter; 2],
     duration: [Histogram; 2],
@@ -97,20 +101,21 @@ pub struct ModelMetrics {
 const STREAM: [&str; 2] = ["false", "true"];
 
 impl ModelMetrics {
-    fn new(model: Arc<str>, providers: usize) -> Self {
+    fn new(route: &'static str, model: Arc<str>, providers: usize) -> Self {
         let m = || model.to_string();
         let by_stream = |f: &dyn Fn(&'static str) -> Histogram| [f(STREAM[0]), f(STREAM[1])];
         Self {
             ok: [false, true].map(|s| {
-                metrics::counter!(REQUESTS_TOTAL, "route" => ROUTE_CHAT, "model" => m(), "status" => "200", "stream" => STREAM[usize::from(s)])
+                metrics::counter!(REQUESTS_TOTAL, "route" => route, "model" => m(), "status" => "200", "stream" => STREAM[usize::from(s)])
             }),
-            duration: by_stream(&|s| metrics::histogram!(REQUEST_DURATION, "route" => ROUTE_CHAT, "model" => m(), "stream" => s)),
-            overhead: by_stream(&|s| metrics::histogram!(OVERHEAD, "route" => ROUTE_CHAT, "stream" => s)),
+            duration: by_stream(&|s| metrics::histogram!(REQUEST_DURATION, "route" => route, "model" => m(), "stream" => s)),
+            overhead: by_stream(&|s| metrics::histogram!(OVERHEAD, "route" => route, "stream" => s)),
             ttft: metrics::histogram!(TIME_TO_FIRST_TOKEN, "model" => m()),
             tokens_in: metrics::counter!(TOKENS_TOTAL, "model" => m(), "direction" => "in"),
             tokens_out: metrics::counter!(TOKENS_TOTAL, "model" => m(), "direction" => "out"),
             disconnected: metrics::counter!(STREAMS_INTERRUPTED_TOTAL, "model" => m()),
             upstream: (0..providers).map(|_| OnceLock::new()).collect(),
+            route,
             model,
         }
     }
@@ -125,7 +130,7 @@ impl ModelMetrics {
         if status == 200 {
             self.ok[s].increment(1);
         } else {
-            metrics::counter!(REQUESTS_TOTAL, "route" => ROUTE_CHAT, "model" => self.model.to_string(), "status" => status.to_string(), "stream" => STREAM[s]).increment(1);
+            metrics::counter!(REQUESTS_TOTAL, "route" => self.route, "model" => self.model.to_string(), "status" => status.to_string(), "stream" => STREAM[s]).increment(1);
         }
         self.duration[s].record(total);
     }
@@ -165,14 +170,17 @@ pub struct ChatMetrics {
 }
 
 impl ChatMetrics {
-    /// Registers handles; call after [`install`] so they bind to the real recorder.
-    pub fn new(models: &[Arc<str>], providers: usize) -> Self {
+    /// Registers `route`'s handles; call after [`install`] so they bind to the real recorder.
+    pub fn new(route: &'static str, models: &[Arc<str>], providers: usize) -> Self {
         Self {
             models: models
                 .iter()
-                .map(|m| (m.clone(), Arc::new(ModelMetrics::new(m.clone(), providers))))
+                .map(|m| {
+                    let handles = ModelMetrics::new(route, m.clone(), providers);
+                    (m.clone(), Arc::new(handles))
+                })
                 .collect(),
-            unrouted: Arc::new(ModelMetrics::new(UNROUTED.into(), providers)),
+            unrouted: Arc::new(ModelMetrics::new(route, UNROUTED.into(), providers)),
         }
     }
 

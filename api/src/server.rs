@@ -25,7 +25,7 @@ use crate::governance::Governance;
 use crate::keygen;
 use crate::metrics;
 use crate::routes::{
-    admin, admin_api, admin_deployments, chat, fallback, health, messages, models,
+    admin, admin_api, admin_deployments, chat, embeddings, fallback, health, messages, models,
 };
 use crate::spend::SpendRecorder;
 use crate::state::{AppState, RequestLimits};
@@ -203,7 +203,10 @@ pub fn start_with_stores(
         .iter()
         .map(|g| g.name.clone())
         .collect();
-    let chat_metrics = metrics::ChatMetrics::new(&models, config.gateway.providers.len());
+    let providers_n = config.gateway.providers.len();
+    let chat_metrics = metrics::ChatMetrics::new(metrics::ROUTE_CHAT, &models, providers_n);
+    let embedding_metrics =
+        metrics::ChatMetrics::new(metrics::ROUTE_EMBEDDINGS, &models, providers_n);
     let governance = Governance::start(config, Arc::clone(&stores.spend));
     let mode = governance.limiter.clone();
     metrics::limiter_mode(mode.mode().as_str());
@@ -235,6 +238,7 @@ pub fn start_with_stores(
             .map_or(0, |d| d.as_secs()),
         metrics: prometheus,
         chat_metrics,
+        embedding_metrics,
         stores,
         spend,
     });
@@ -253,6 +257,11 @@ pub fn start_with_stores(
             .service(
                 web::resource("/v1/chat/completions")
                     .route(web::post().to(chat::completions))
+                    .default_service(web::to(fallback::method_not_allowed)),
+            )
+            .service(
+                web::resource("/v1/embeddings")
+                    .route(web::post().to(embeddings::create))
                     .default_service(web::to(fallback::method_not_allowed)),
             )
             .service(

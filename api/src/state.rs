@@ -29,6 +29,8 @@ pub(crate) struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Pre-registered chat metric handles per model group.
     pub chat_metrics: ChatMetrics,
+    /// The same for embeddings (route label `embeddings`).
+    pub embedding_metrics: ChatMetrics,
     /// Keys and teams, spend and audit, opened once.
     pub stores: Stores,
     /// Prices per deployment and the spend log's request-path side.

@@ -3,6 +3,8 @@
 //! elsewhere than in its name still gets its name recorded, so a deployment that names it is
 //! not reported again.
 
+mod azure;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -51,6 +53,9 @@ pub(crate) struct RawProvider {
     /// Settings of the Anthropic dialect; refused for other vendors.
     #[serde(default)]
     pub(crate) anthropic: Option<Spanned<RawAnthropic>>,
+    /// Settings of Azure OpenAI; refused for other vendors.
+    #[serde(default)]
+    pub(crate) azure: Option<Spanned<azure::RawAzure>>,
 }
 
 /// `anthropic:` under a provider of vendor `anthropic`.
@@ -175,6 +180,13 @@ impl Checker<'_> {
         );
         let timeouts = self.timeouts(path, raw.timeouts.unwrap_or_default());
         let anthropic = self.anthropic(path, raw.vendor, raw.anthropic);
+        let azure = self.azure(
+            path,
+            raw.vendor,
+            raw.azure,
+            raw.api_key.is_some(),
+            &raw.name,
+        );
         let breaker = self.breaker(path, raw.breaker.unwrap_or_default());
         let (retry_budget, backoff) = self.retry(path, raw.retry.unwrap_or_default());
         if self.problems.len() > before {
@@ -190,6 +202,7 @@ impl Checker<'_> {
             max_response_bytes,
             max_event_bytes,
             anthropic,
+            azure,
             breaker,
             retry_budget,
             backoff,
@@ -232,7 +245,7 @@ impl Checker<'_> {
     }
 
     /// A header value made of letters, digits, `-`, `_` and `.`, like `2023-06-01`.
-    fn header_token(&mut self, path: &str, raw: &Spanned<String>) -> bool {
+    pub(crate) fn header_token(&mut self, path: &str, raw: &Spanned<String>) -> bool {
         let ok = !raw.value.is_empty()
             && raw.value.chars().count() <= MAX_HEADER_TOKEN_CHARS
             && raw

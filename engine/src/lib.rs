@@ -33,16 +33,21 @@ mod stream;
 mod upstream;
 mod usage;
 
-pub use dispatch::{ChatReply, chat, chat_as};
+pub use dispatch::{ChatReply, EmbeddingsReply, chat, chat_as, embeddings_as};
 pub use error::{EngineError, Fault, RequestError, UpstreamError};
 pub use health::{BreakerSpec, BreakerState};
 pub use ids::{DeploymentId, GroupId, KeyId, ProviderId, RequestId};
 pub use messages::{MessagesReply, messages};
+pub use request::embeddings::{
+    EmbeddingInput, EmbeddingsRequest, EncodingFormat, MAX_EMBEDDING_INPUTS,
+    MAX_EMBEDDING_TEXT_BYTES, MAX_EMBEDDING_TOKEN_IDS,
+};
 pub use request::{ChatRequest, OVERRIDE_FIELDS, strict_json};
 pub use retry::{BackoffSpec, RetryBudgetSpec};
 pub use routing::{DeploymentStatus, Lease, Router, Strategy};
 pub use spec::{
-    AnthropicSpec, DeploymentSpec, GatewaySpec, ModelGroupSpec, ProviderSpec, UpstreamTimeouts,
+    AnthropicSpec, AzureSpec, DeploymentSpec, GatewaySpec, ModelGroupSpec, ProviderSpec,
+    UpstreamTimeouts,
 };
 pub use stream::{RelayStream, StreamError, StreamSummary, StreamTranslate};
 pub use upstream::{Authorize, Provider, Providers, UpstreamClients};

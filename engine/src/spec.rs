@@ -39,6 +39,8 @@ pub struct ProviderSpec {
     pub max_event_bytes: usize,
     /// Settings only the Anthropic dialect reads; defaults for every other vendor.
     pub anthropic: AnthropicSpec,
+    /// Settings only Azure OpenAI reads; defaults for every other vendor.
+    pub azure: AzureSpec,
     /// When a deployment of this provider stops taking traffic, and for how long.
     pub breaker: BreakerSpec,
     /// How many retries this provider's failures may cause, over the requests it served.
@@ -69,6 +71,30 @@ impl Default for AnthropicSpec {
     }
 }
 
+/// Per-provider settings of Azure OpenAI.
+#[derive(Debug, Clone)]
+pub struct AzureSpec {
+    /// The `api-version` query parameter of every request.
+    pub api_version: String,
+    /// An Entra ID access token sent as `Authorization: Bearer` instead of the `api-key`
+    /// header (the config allows exactly one of the two).
+    pub entra_token: Option<SecretString>,
+}
+
+impl AzureSpec {
+    /// Azure OpenAI's current generally available data-plane API version.
+    pub const DEFAULT_API_VERSION: &'static str = "2024-10-21";
+}
+
+impl Default for AzureSpec {
+    fn default() -> Self {
+        Self {
+            api_version: Self::DEFAULT_API_VERSION.to_owned(),
+            entra_token: None,
+        }
+    }
+}
+
 impl ProviderSpec {
     pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
     pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
@@ -85,6 +111,7 @@ impl ProviderSpec {
             max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
             max_event_bytes: Self::DEFAULT_MAX_EVENT_BYTES,
             anthropic: AnthropicSpec::default(),
+            azure: AzureSpec::default(),
             breaker: BreakerSpec::default(),
             retry_budget: RetryBudgetSpec::default(),
             backoff: BackoffSpec::default(),
@@ -93,6 +120,11 @@ impl ProviderSpec {
 
     pub fn anthropic(mut self, anthropic: AnthropicSpec) -> Self {
         self.anthropic = anthropic;
+        self
+    }
+
+    pub fn azure(mut self, azure: AzureSpec) -> Self {
+        self.azure = azure;
         self
     }
 

@@ -8,6 +8,7 @@ use portcullis_engine::{ChatReply, ChatRequest, EngineError, UpstreamClients};
 use super::edge::{Admitted, Edge};
 use crate::error::ApiError;
 use crate::error::openai::OpenAiSse;
+use crate::governance::Admissible;
 use crate::metrics::ROUTE_CHAT;
 use crate::state::AppState;
 
@@ -20,7 +21,7 @@ impl Admitted for ChatRequest {
         ChatRequest::is_stream(self)
     }
 
-    fn canonical_mut(&mut self) -> &mut ChatRequest {
+    fn admissible(&mut self) -> &mut dyn Admissible {
         self
     }
 }

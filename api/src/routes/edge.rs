@@ -16,14 +16,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use futures_util::Stream;
 use portcullis_engine::cost::MicroUsd;
-use portcullis_engine::{ChatRequest, Fault, Lease, RelayStream, RequestId, StreamSummary, Usage};
+use portcullis_engine::{Fault, Lease, RelayStream, RequestId, StreamSummary, Usage};
 use portcullis_storage::ModelAccess;
 
 use crate::body::read_json_body;
 use crate::error::ApiError;
-use crate::governance::{self, Governed};
+use crate::governance::{self, Admissible, Governed};
 use crate::headers;
-use crate::metrics::{self, ModelMetrics};
+use crate::metrics::{self, ChatMetrics, ModelMetrics};
 use crate::spend::{Caller, Outcome};
 use crate::state::AppState;
 
@@ -35,8 +35,8 @@ pub(crate) trait Admitted {
     /// The public model name asked for.
     fn model(&self) -> &str;
     fn is_stream(&self) -> bool;
-    /// The canonical request: admission estimates its tokens and may bound its completion.
-    fn canonical_mut(&mut self) -> &mut ChatRequest;
+    /// What admission reads: it estimates the tokens and may bound the completion.
+    fn admissible(&mut self) -> &mut dyn Admissible;
 }
 
 /// One request's passage through the edge.
@@ -71,7 +71,7 @@ impl Edge {
             route,
             started: Instant::now(),
             request_id: RequestId::random().to_string(),
-            metrics: state.chat_metrics.unrouted().clone(),
+            metrics: route_metrics(state, route).unrouted().clone(),
             stream: false,
             state: state.clone(),
             caller: None,
@@ -115,11 +115,13 @@ impl Edge {
             return Err(ApiError::ModelNotAllowed(request.model().to_owned()));
         }
         self.models = key.models.clone();
-        self.metrics = state.chat_metrics.model(request.model()).clone();
+        self.metrics = route_metrics(state, self.route)
+            .model(request.model())
+            .clone();
         self.governed = governance::admit(
             &state.governance,
             &key,
-            request.canonical_mut(),
+            request.admissible(),
             &self.request_id,
             unix_ms(),
         )
@@ -275,6 +277,16 @@ fn settle_stream(
         None
     } else {
         governed.settle(summary.usage, summary.events, cost)
+    }
+}
+
+/// The metric handles of `route`: embeddings have their own; chat completions and the
+/// Messages ingress, which serve the same models, share theirs.
+fn route_metrics<'a>(state: &'a AppState, route: &'static str) -> &'a ChatMetrics {
+    if route == metrics::ROUTE_EMBEDDINGS {
+        &state.embedding_metrics
+    } else {
+        &state.chat_metrics
     }
 }
 

@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 use super::edge::{Admitted, Edge};
 use crate::error::ApiError;
 use crate::error::anthropic::{AnthropicSse, error_response};
+use crate::governance::Admissible;
 use crate::metrics::{self, ROUTE_MESSAGES};
 use crate::state::AppState;
 
@@ -43,7 +44,7 @@ impl Admitted for MessagesCall {
         self.chat.is_stream()
     }
 
-    fn canonical_mut(&mut self) -> &mut ChatRequest {
+    fn admissible(&mut self) -> &mut dyn Admissible {
         &mut self.chat
     }
 }

@@ -5,6 +5,7 @@ pub(crate) mod admin_api;
 pub(crate) mod admin_deployments;
 pub(crate) mod chat;
 mod edge;
+pub(crate) mod embeddings;
 pub(crate) mod fallback;
 pub(crate) mod health;
 pub(crate) mod messages;

@@ -324,6 +324,7 @@ fn conventional_env(vendor: Vendor) -> Option<&'static str> {
         Vendor::Openrouter => "OPENROUTER_API_KEY",
         Vendor::Fireworks => "FIREWORKS_AI_API_KEY",
         Vendor::Anthropic => "ANTHROPIC_API_KEY",
+        Vendor::Azure => "AZURE_API_KEY",
         Vendor::OpenaiCompatible | Vendor::Vllm | Vendor::Ollama => return None,
     })
 }

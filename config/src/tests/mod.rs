@@ -4,6 +4,7 @@
 //! one test per validation rule.
 
 mod anthropic;
+mod azure;
 mod production;
 mod resilience;
 mod rules;

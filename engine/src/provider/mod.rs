@@ -9,8 +9,15 @@
 //! OpenAI and the vendors that speak its dialect are data ([`Vendor`] rows sharing the
 //! [`openai`] adapter). A provider with its own dialect is one folder with the same file names
 //! as `openai/` (`mod request response stream error`) and one arm in [`adapter_for`].
+//!
+//! Embeddings are two more methods with defaults: a provider that does not serve them needs
+//! nothing, and its deployments answer a clear client error. One that does returns OpenAI's
+//! `list` body — forwarded (OpenAI dialect) or written by [`render_embeddings`] from the
+//! floats it decoded, in the encoding the client asked for.
 
 pub mod anthropic;
+mod azure;
+mod embeddings;
 pub mod openai;
 mod vendor;
 
@@ -22,10 +29,12 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use url::Url;
 
-pub use vendor::{AuthStyle, Dialect, StreamUsage, Vendor, VendorProfile};
+pub use embeddings::{UNSUPPORTED_KIND, base64_f32, embeddings_unsupported, render_embeddings};
+pub use vendor::{AuthStyle, Dialect, Paths, StreamUsage, Vendor, VendorProfile};
 
 use crate::error::{EngineError, UpstreamError};
 use crate::request::ChatRequest;
+use crate::request::embeddings::EmbeddingsRequest;
 use crate::spec::ProviderSpec;
 use crate::stream::StreamTranslate;
 use crate::usage::Usage;
@@ -66,6 +75,30 @@ pub trait ProviderAdapter: Send + Sync + Debug {
     /// Anthropic-speaking client's request takes (no translation). `None` for other dialects.
     fn native_messages(&self) -> Option<&dyn NativeMessages> {
         None
+    }
+
+    /// The upstream embeddings request for `request`, sent to `upstream_model`. The default
+    /// refuses: the provider serves no embeddings (`dispatch` names its vendor in the
+    /// client's error). Error classification is [`classify_error`](Self::classify_error)'s,
+    /// shared with chat.
+    fn embeddings_request(
+        &self,
+        request: &EmbeddingsRequest,
+        upstream_model: &str,
+    ) -> Result<UpstreamRequest, EngineError> {
+        let _ = (request, upstream_model);
+        Err(embeddings_unsupported("unknown"))
+    }
+
+    /// A complete embeddings success body → an OpenAI `list` body in the encoding `request`
+    /// asked for ([`render_embeddings`] writes one from floats), and its usage.
+    fn embeddings_response(
+        &self,
+        body: Bytes,
+        request: &EmbeddingsRequest,
+    ) -> Result<(Bytes, Option<Usage>), UpstreamError> {
+        let _ = (body, request);
+        Err(UpstreamError::Malformed)
     }
 }
 

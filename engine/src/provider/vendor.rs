@@ -22,6 +22,16 @@ pub enum Dialect {
     Anthropic,
 }
 
+/// How a vendor's endpoint URLs are formed from the configured base URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paths {
+    /// `{base_url}/chat/completions`, `{base_url}/embeddings`; the model goes in the body.
+    Plain,
+    /// Azure OpenAI: `{base_url}/deployments/{deployment}/chat/completions?api-version=..`
+    /// (and `/embeddings`), the deployment being the deployment's upstream model.
+    AzureDeployments,
+}
+
 /// How a vendor reports token usage on streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamUsage {
@@ -41,6 +51,7 @@ pub struct VendorProfile {
     /// Whether a credential is mandatory for this vendor.
     pub requires_credential: bool,
     pub stream_usage: StreamUsage,
+    pub paths: Paths,
 }
 
 /// The vendors Portcullis knows: OpenAI-compatible ones, and Anthropic.
@@ -60,11 +71,14 @@ pub enum Vendor {
     Fireworks,
     /// Anthropic's Messages API (Claude).
     Anthropic,
+    /// Azure OpenAI: the OpenAI dialect on deployment URLs with an `api-version`, the
+    /// `api-key` header (or an Entra ID bearer token).
+    Azure,
 }
 
 impl Vendor {
     /// Every vendor, for docs and error messages.
-    pub const ALL: [Vendor; 11] = [
+    pub const ALL: [Vendor; 12] = [
         Vendor::Openai,
         Vendor::OpenaiCompatible,
         Vendor::Vllm,
@@ -76,6 +90,7 @@ impl Vendor {
         Vendor::Openrouter,
         Vendor::Fireworks,
         Vendor::Anthropic,
+        Vendor::Azure,
     ];
 
     /// The config spelling of this vendor.
@@ -92,6 +107,7 @@ impl Vendor {
             Vendor::Openrouter => "openrouter",
             Vendor::Fireworks => "fireworks",
             Vendor::Anthropic => "anthropic",
+            Vendor::Azure => "azure",
         }
     }
 
@@ -103,6 +119,7 @@ impl Vendor {
             auth: AuthStyle::Bearer,
             requires_credential: true,
             stream_usage: StreamUsage::OnRequest,
+            paths: Paths::Plain,
         };
         let self_hosted = |url| VendorProfile {
             dialect: Dialect::OpenAi,
@@ -110,6 +127,7 @@ impl Vendor {
             auth: AuthStyle::Bearer,
             requires_credential: false,
             stream_usage: StreamUsage::OnRequest,
+            paths: Paths::Plain,
         };
         match self {
             Vendor::Openai => hosted("https://api.openai.com/v1"),
@@ -130,6 +148,16 @@ impl Vendor {
                 auth: AuthStyle::XApiKey,
                 stream_usage: StreamUsage::Always,
                 ..hosted("https://api.anthropic.com/v1")
+            },
+            // The resource's URL is the operator's; the credential is `api_key` or
+            // `azure.entra_token` (exactly one, checked with the config).
+            Vendor::Azure => VendorProfile {
+                dialect: Dialect::OpenAi,
+                default_base_url: None,
+                auth: AuthStyle::ApiKeyHeader,
+                requires_credential: false,
+                stream_usage: StreamUsage::OnRequest,
+                paths: Paths::AzureDeployments,
             },
         }
     }

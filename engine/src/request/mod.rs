@@ -6,6 +6,7 @@
 //! forwarded, so new OpenAI parameters work without a gateway release. The upstream body is
 //! re-serialised from this validated value; the client's raw bytes are never forwarded.
 
+pub(crate) mod embeddings;
 pub mod strict_json;
 
 use serde_json::{Map, Value};
@@ -67,19 +68,8 @@ impl ChatRequest {
     /// Validates an already parsed body (an ingress's canonical form) exactly as
     /// [`parse`](Self::parse) does after parsing.
     pub fn from_object(body: Map<String, Value>) -> Result<ChatRequest, RequestError> {
-        if let Some(field) = body.keys().find(|k| is_override_field(k)) {
-            return Err(RequestError::OverrideField(field.clone()));
-        }
-        let model = match body.get("model") {
-            None | Some(Value::Null) => return Err(RequestError::MissingField("model")),
-            Some(Value::String(m)) if valid_model_name(m) => m.clone(),
-            Some(_) => {
-                return Err(RequestError::InvalidField {
-                    field: "model",
-                    reason: "must be a non-empty string of at most 256 printable characters",
-                });
-            }
-        };
+        refuse_override_fields(&body)?;
+        let model = model_field(&body)?;
         match body.get("messages") {
             None => return Err(RequestError::MissingField("messages")),
             Some(Value::Array(items)) if !items.is_empty() => {}
@@ -169,6 +159,27 @@ impl ChatRequest {
 
 fn is_override_field(key: &str) -> bool {
     OVERRIDE_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(key))
+}
+
+/// Refuses a body that names any [`OVERRIDE_FIELDS`] member (in any letter case). Every
+/// request kind the gateway accepts runs this same check.
+pub(crate) fn refuse_override_fields(body: &Map<String, Value>) -> Result<(), RequestError> {
+    match body.keys().find(|k| is_override_field(k)) {
+        Some(field) => Err(RequestError::OverrideField(field.clone())),
+        None => Ok(()),
+    }
+}
+
+/// The required `model`: a non-empty string of at most [`MAX_MODEL_LEN`] printable characters.
+pub(crate) fn model_field(body: &Map<String, Value>) -> Result<String, RequestError> {
+    match body.get("model") {
+        None | Some(Value::Null) => Err(RequestError::MissingField("model")),
+        Some(Value::String(m)) if valid_model_name(m) => Ok(m.clone()),
+        Some(_) => Err(RequestError::InvalidField {
+            field: "model",
+            reason: "must be a non-empty string of at most 256 printable characters",
+        }),
+    }
 }
 
 fn valid_model_name(name: &str) -> bool {

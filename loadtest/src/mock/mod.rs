@@ -25,8 +25,10 @@
 mod anthropic;
 mod anthropic_stream;
 mod anthropic_wire;
+mod azure;
 mod behaviour;
 mod builder;
+mod embeddings;
 mod openai;
 mod openai_error;
 mod openai_stream;
@@ -49,12 +51,14 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use azure::AZURE_PREFIX;
 pub use behaviour::{
     Behaviour, DEFAULT_CHUNKS, DEFAULT_JSON_COMPLETION_TOKENS, Stall, TOOL_ARGUMENT_PIECE, ToolCall,
 };
+pub use embeddings::{DEFAULT_EMBEDDING_DIMENSIONS, Input as EmbeddingInput, mock_embedding};
 pub use openai_error::MODEL_IDS;
 pub use recorded::RecordedRequest;
-pub use service::{CHAT_PATH, MESSAGES_PATH, MODELS_PATH};
+pub use service::{CHAT_PATH, EMBEDDINGS_PATH, MESSAGES_PATH, MODELS_PATH};
 
 use state::Shared;
 
@@ -134,6 +138,11 @@ impl MockUpstream {
     /// Requests received on any route.
     pub fn total_requests(&self) -> u64 {
         self.shared.total()
+    }
+
+    /// `POST /v1/embeddings` requests received (Azure's deployment path included).
+    pub fn embeddings_count(&self) -> u64 {
+        self.shared.embeddings()
     }
 
     /// `POST /v1/messages` requests received.

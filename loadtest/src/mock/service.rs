@@ -1,6 +1,6 @@
 //! Request handling for the mock upstream: count, read, record, route, check
 //! the dialect's credential, then hand over to the dialect
-//! ([`super::openai`], [`super::anthropic`]).
+//! ([`super::openai`], [`super::embeddings`], [`super::anthropic`], [`super::azure`]).
 //!
 //! [`fault`] is the precedence both dialects share before success:
 //! latency, then a redirect, then a scripted error.
@@ -18,10 +18,12 @@ use hyper::body::Incoming;
 use super::openai_error::{error_body, models_body, status_error_body};
 use super::respond::{self, MockBody};
 use super::state::{Route, Shared};
-use super::{Behaviour, RecordedRequest, anthropic, openai};
+use super::{Behaviour, RecordedRequest, anthropic, azure, embeddings, openai};
 
 /// The chat-completions route.
 pub const CHAT_PATH: &str = "/v1/chat/completions";
+/// The embeddings route.
+pub const EMBEDDINGS_PATH: &str = "/v1/embeddings";
 /// The Anthropic messages route.
 pub const MESSAGES_PATH: &str = "/v1/messages";
 /// The model-list route.
@@ -35,11 +37,16 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<MockBody>, Infallible> {
     let (parts, body) = req.into_parts();
-    let route = match (&parts.method, parts.uri.path()) {
+    let azure = match parts.method {
+        Method::POST => azure::route(parts.uri.path()),
+        _ => None,
+    };
+    let route = azure.unwrap_or(match (&parts.method, parts.uri.path()) {
         (&Method::POST, CHAT_PATH) => Route::Chat,
+        (&Method::POST, EMBEDDINGS_PATH) => Route::Embeddings,
         (&Method::POST, MESSAGES_PATH) => Route::Messages,
         _ => Route::Other,
-    };
+    });
     shared.count(route);
     let resume_seen = shared.resume_generation();
 
@@ -57,6 +64,9 @@ pub(crate) async fn handle(
     if route == Route::Messages {
         return Ok(anthropic::messages(&shared, &parts, &body, resume_seen).await);
     }
+    if azure.is_some() {
+        return Ok(azure::answer(&shared, &parts, &body, route, resume_seen).await);
+    }
     let auth = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
     if !shared.authorized(auth) {
         return Ok(respond::json(
@@ -66,6 +76,8 @@ pub(crate) async fn handle(
     }
     let response = if route == Route::Chat {
         openai::chat(&shared, &body, resume_seen).await
+    } else if route == Route::Embeddings {
+        embeddings::embeddings(&shared, &body).await
     } else if parts.method == Method::GET && parts.uri.path() == MODELS_PATH {
         respond::json(StatusCode::OK, models_body())
     } else {
@@ -127,6 +139,7 @@ fn record(parts: &Parts, body: Bytes) -> RecordedRequest {
     RecordedRequest {
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
         headers: parts
             .headers
             .iter()

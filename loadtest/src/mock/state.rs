@@ -21,6 +21,8 @@ pub(crate) enum Route {
     Chat,
     /// `POST /v1/messages`.
     Messages,
+    /// `POST /v1/embeddings` (or Azure's deployment path).
+    Embeddings,
     /// Anything else.
     Other,
 }
@@ -37,6 +39,7 @@ pub(crate) struct Shared {
     total: AtomicU64,
     chat: AtomicU64,
     messages: AtomicU64,
+    embeddings: AtomicU64,
     chunks: AtomicU64,
     ids: AtomicU64,
     /// Set once anything is scripted, so unscripted runs skip the locks.
@@ -70,6 +73,7 @@ impl Shared {
             total: AtomicU64::new(0),
             chat: AtomicU64::new(0),
             messages: AtomicU64::new(0),
+            embeddings: AtomicU64::new(0),
             chunks: AtomicU64::new(0),
             ids: AtomicU64::new(0),
             scripted: AtomicBool::new(false),
@@ -107,12 +111,17 @@ impl Shared {
         match route {
             Route::Chat => self.chat.fetch_add(1, Ordering::Relaxed),
             Route::Messages => self.messages.fetch_add(1, Ordering::Relaxed),
+            Route::Embeddings => self.embeddings.fetch_add(1, Ordering::Relaxed),
             Route::Other => 0,
         };
     }
 
     pub(crate) fn messages(&self) -> u64 {
         self.messages.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn embeddings(&self) -> u64 {
+        self.embeddings.load(Ordering::Relaxed)
     }
 
     pub(crate) fn total(&self) -> u64 {
@@ -150,6 +159,7 @@ impl Shared {
         self.total.store(0, Ordering::Relaxed);
         self.chat.store(0, Ordering::Relaxed);
         self.messages.store(0, Ordering::Relaxed);
+        self.embeddings.store(0, Ordering::Relaxed);
         self.chunks.store(0, Ordering::Relaxed);
         lock(&self.models).clear_counts();
     }

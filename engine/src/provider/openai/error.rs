@@ -63,6 +63,12 @@ fn refusal(body: &[u8]) -> Option<Refusal> {
             .to_ascii_lowercase()
     };
     let (code, message) = (text("code"), text("message"));
+    // Azure OpenAI names the filter that refused in `innererror.code`.
+    let inner = error
+        .get("innererror")
+        .and_then(|inner| inner.get("code"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
     if code == "context_length_exceeded"
         || message.contains("maximum context length")
         || message.contains("context window")
@@ -71,6 +77,7 @@ fn refusal(body: &[u8]) -> Option<Refusal> {
         Some(Refusal::ContextWindow)
     } else if code == "content_policy_violation"
         || code == "content_filter"
+        || inner == "ResponsibleAIPolicyViolation"
         || message.contains("content policy")
         || message.contains("content management policy")
     {
@@ -105,8 +112,15 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("retry-after", HeaderValue::from_static("7"));
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        // Azure sends both; the finer `retry-after-ms` wins.
         headers.insert("retry-after-ms", HeaderValue::from_static("1500"));
         assert_eq!(retry_after(&headers), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            classify(StatusCode::TOO_MANY_REQUESTS, &headers, b"{}", None),
+            UpstreamError::RateLimited {
+                retry_after: Some(Duration::from_millis(1500))
+            }
+        );
         let mut date = HeaderMap::new();
         date.insert(
             "retry-after",
@@ -156,6 +170,17 @@ mod tests {
         let policy = br#"{"error":{"message":"refused","code":"content_policy_violation"}}"#;
         assert!(matches!(
             classify(StatusCode::BAD_REQUEST, &none, policy, None),
+            UpstreamError::ContentPolicy { .. }
+        ));
+        // Azure OpenAI's content filter, on the prompt (chat) and as the bare inner code.
+        let azure = br#"{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy.","type":null,"param":"prompt","code":"content_filter","status":400,"innererror":{"code":"ResponsibleAIPolicyViolation","content_filter_result":{"hate":{"filtered":true,"severity":"high"}}}}}"#;
+        assert!(matches!(
+            classify(StatusCode::BAD_REQUEST, &none, azure, None),
+            UpstreamError::ContentPolicy { .. }
+        ));
+        let inner_only = br#"{"error":{"message":"refused","code":"BadRequest","innererror":{"code":"ResponsibleAIPolicyViolation"}}}"#;
+        assert!(matches!(
+            classify(StatusCode::BAD_REQUEST, &none, inner_only, None),
             UpstreamError::ContentPolicy { .. }
         ));
         let other = br#"{"error":{"message":"bad temperature","code":"invalid_value"}}"#;

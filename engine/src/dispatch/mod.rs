@@ -1,5 +1,5 @@
-//! One chat completion, start to finish — and the only place that loops and awaits over
-//! attempts. `routing` says where (a [`Plan`]: the group, then its fallbacks), `health` says
+//! One request — a chat completion ([`chat`]) or an embeddings request ([`embeddings`]) —
+//! start to finish, and the only place that loops and awaits over attempts. `routing` says where (a [`Plan`]: the group, then its fallbacks), `health` says
 //! which deployments may take traffic (read from the table inside each lease), `retry` says
 //! whether to try again (classification, budget, backoff); this module runs the loop.
 //!
@@ -11,64 +11,50 @@
 //! Runs on the actix-web worker that accepted the request; bytes flow worker ↔ provider
 //! directly, and each attempt's outcome goes into the shared table at once.
 
+mod chat;
+mod embeddings;
+
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use futures_util::StreamExt;
+pub(crate) use chat::attempt;
+pub use chat::{ChatReply, chat, chat_as};
+pub use embeddings::{EmbeddingsReply, embeddings_as};
 
 use crate::error::{EngineError, UpstreamError};
 use crate::ids::{DeploymentId, ProviderId};
 use crate::metric_names as names;
-use crate::request::ChatRequest;
 use crate::retry::{RetryClass, Wait, backoff, classify};
 use crate::routing::{AcquireError, FallbackKind, Lease, Outcome, Plan, Router, engine_error};
-use crate::stream::RelayStream;
 use crate::upstream::UpstreamClients;
-use crate::usage::Usage;
 
-/// What the gateway answers with.
-#[derive(Debug)]
-pub enum ChatReply {
-    /// A complete `chat.completion` body in OpenAI's shape.
-    Json {
-        body: Bytes,
-        usage: Option<Usage>,
-        /// Time spent waiting on the provider (send → last body byte).
-        upstream: Duration,
+/// One kind of request the loop serves (a chat completion, an embeddings request): what
+/// differs between kinds is the model it names and how one attempt on a leased deployment
+/// goes. Everything else — the plan, leases, classification, budget, backoff, fallbacks —
+/// is the same loop for every kind.
+pub(crate) trait Call {
+    type Reply;
+
+    /// The public model name the request asks for.
+    fn model(&self) -> &str;
+
+    /// One attempt on `lease`, which it must report exactly once.
+    fn attempt(
+        &self,
+        router: &Router,
+        clients: &UpstreamClients,
         lease: Lease,
-    },
-    /// An SSE stream relayed as it arrives; its first event has already arrived.
-    Stream(RelayStream),
+    ) -> impl Future<Output = Result<Self::Reply, EngineError>>;
 }
 
-impl ChatReply {
-    /// The provider that served the reply.
-    pub fn provider(&self) -> ProviderId {
-        match self {
-            ChatReply::Json { lease, .. } => lease.provider,
-            ChatReply::Stream(stream) => stream.lease().provider,
-        }
-    }
-}
-
-/// Serves one chat completion request; every fallback group is allowed.
-pub async fn chat(
+/// Serves `call` for a caller whose key `allows` the named model groups: retried and failed
+/// over as its errors warrant; a fallback group the key may not use is skipped.
+pub(crate) async fn run<C: Call>(
     router: &Router,
     clients: &UpstreamClients,
-    request: &ChatRequest,
-) -> Result<ChatReply, EngineError> {
-    chat_as(router, clients, request, &|_| true).await
-}
-
-/// Serves one chat completion for a caller whose key `allows` the named model groups: a
-/// fallback group the key may not use is skipped.
-pub async fn chat_as(
-    router: &Router,
-    clients: &UpstreamClients,
-    request: &ChatRequest,
+    call: &C,
     allows: &dyn Fn(&str) -> bool,
-) -> Result<ChatReply, EngineError> {
-    let mut plan = Plan::new(router.group(request.model())?);
+) -> Result<C::Reply, EngineError> {
+    let mut plan = Plan::new(router.group(call.model())?);
     let mut tried: Vec<DeploymentId> = Vec::new();
     let mut attempts_here = 0u32;
     let mut retries = 0u32;
@@ -122,7 +108,7 @@ pub async fn chat_as(
         attempts_here += 1;
         let provider = lease.provider;
         tried.push(lease.deployment);
-        let error = match attempt(router, clients, request, lease).await {
+        let error = match call.attempt(router, clients, lease).await {
             Ok(reply) => return Ok(reply),
             Err(error) => error,
         };
@@ -234,92 +220,6 @@ fn retry_after(error: &EngineError) -> Option<Duration> {
         EngineError::Upstream(UpstreamError::RateLimited { retry_after }) => *retry_after,
         _ => None,
     }
-}
-
-/// One attempt on one leased deployment. Reports the outcome exactly once (for streams, when
-/// the stream ends). A stream is returned only once its first event arrived.
-pub(crate) async fn attempt(
-    router: &Router,
-    clients: &UpstreamClients,
-    request: &ChatRequest,
-    lease: Lease,
-) -> Result<ChatReply, EngineError> {
-    let Some(provider) = clients.provider(lease.provider) else {
-        router.report(&lease, Outcome::Neutral);
-        return Err(EngineError::Internal("lease names an unknown provider"));
-    };
-    let upstream_request = match provider
-        .adapter
-        .chat_request(request, &lease.upstream_model)
-    {
-        Ok(r) => r,
-        Err(e) => {
-            router.report(&lease, Outcome::Neutral);
-            return Err(e);
-        }
-    };
-    let timeouts = provider.spec.timeouts;
-    let first_byte = lease.first_byte_timeout.unwrap_or(timeouts.first_byte);
-    let total = lease.total_timeout.unwrap_or(timeouts.total);
-    let sent = Instant::now();
-    let response = match clients
-        .send_within(
-            lease.provider,
-            upstream_request,
-            request.is_stream(),
-            first_byte,
-            total,
-        )
-        .await
-    {
-        Ok(response) => response,
-        Err(e) => return Err(failed(router, &lease, e)),
-    };
-    if request.is_stream() {
-        let translator = provider
-            .adapter
-            .stream_translator(request, provider.spec.max_event_bytes);
-        let mut stream = RelayStream::new(
-            Box::pin(response.bytes_stream()),
-            translator,
-            router.clone(),
-            lease,
-            sent,
-        );
-        let deadline = tokio::time::Instant::from_std(sent + first_byte);
-        return match tokio::time::timeout_at(deadline, stream.next()).await {
-            Err(_) => {
-                stream.abandon(UpstreamError::Timeout);
-                Err(UpstreamError::Timeout.into())
-            }
-            // The relay reported the failure when it yielded it.
-            Ok(Some(Err(e))) => Err(e.into()),
-            Ok(Some(Ok(first))) => {
-                stream.unread(first);
-                Ok(ChatReply::Stream(stream))
-            }
-            Ok(None) => Ok(ChatReply::Stream(stream)),
-        };
-    }
-    let body = match clients.read_body(lease.provider, response).await {
-        Ok(body) => body,
-        Err(e) => return Err(failed(router, &lease, e)),
-    };
-    let upstream = sent.elapsed();
-    let (body, usage) = match provider.adapter.chat_response(body) {
-        Ok(translated) => translated,
-        Err(e) => return Err(failed(router, &lease, e)),
-    };
-    router.report(&lease, Outcome::Success { latency: upstream });
-    if let Some(usage) = &usage {
-        router.record_tokens(&lease, usage.prompt_tokens + usage.completion_tokens);
-    }
-    Ok(ChatReply::Json {
-        body,
-        usage,
-        upstream,
-        lease,
-    })
 }
 
 /// Reports a failed attempt and hands its error on.
