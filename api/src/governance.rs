@@ -206,7 +206,7 @@ pub(crate) async fn admit(
                 retry_after_ms: None,
             },
         })?;
-    governance.reconcile(&plan.admission, chat.model()).await;
+    governance.reconcile(&plan.admission, request.model()).await;
     let tpm_buckets = plan
         .admission
         .buckets
