@@ -16,4 +16,5 @@ mod harness;
 
 mod auth_sweep;
 mod authz;
+mod raw_http;
 mod support;
