@@ -16,5 +16,7 @@ mod harness;
 
 mod auth_sweep;
 mod authz;
+mod fake_upstream;
+mod hostile_upstream;
 mod raw_http;
 mod support;
