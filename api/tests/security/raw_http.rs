@@ -204,7 +204,7 @@ async fn slow_headers_and_slow_bodies_are_cut_off_at_their_timeouts() {
     };
     let mut reader = TcpStream::connect(s.public()).await.unwrap();
     // (The reader only proves the listener still serves others meanwhile.)
-    let probe = format!("GET /health/live HTTP/1.1\r\nHost: g\r\nConnection: close\r\n\r\n");
+    let probe = "GET /health/live HTTP/1.1\r\nHost: g\r\nConnection: close\r\n\r\n";
     reader.write_all(probe.as_bytes()).await.unwrap();
     let (_, live) = tokio::join!(dribble, read_until_closed(&mut reader, WITHIN));
     assert_eq!(live.status(), Some(200));

@@ -281,11 +281,11 @@ pub(crate) fn assert_no_canary(place: &str, text: &str) {
         for piece in chars.windows(8) {
             let piece: String = piece.iter().collect();
             if let Some(at) = text.find(&piece) {
-                let from = text.floor_char_boundary(at.saturating_sub(120));
-                let to = text.ceil_char_boundary((at + 60).min(text.len()));
+                let before: Vec<char> = text[..at].chars().rev().take(120).collect();
+                let before: String = before.into_iter().rev().collect();
+                let after: String = text[at..].chars().take(60).collect();
                 panic!(
-                    "a piece of a canary credential ({piece}) appeared in {place}: …{}…",
-                    &text[from..to]
+                    "a piece of a canary credential ({piece}) appeared in {place}: …{before}{after}…"
                 );
             }
         }
