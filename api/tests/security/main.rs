@@ -18,5 +18,6 @@ mod auth_sweep;
 mod authz;
 mod fake_upstream;
 mod hostile_upstream;
+mod overrides;
 mod raw_http;
 mod support;
