@@ -68,7 +68,7 @@ impl Authenticator {
     /// The virtual key presented with `req` if it may be used now from the caller's
     /// address: 401 when unknown, revoked, expired or rotated out; 403 for a refused address.
     pub(crate) async fn virtual_key(&self, req: &HttpRequest) -> Result<VirtualKey, ApiError> {
-        let presented = presented_key(req).ok_or(ApiError::Unauthorized)?;
+        let presented = presented_key(req)?.ok_or(ApiError::Unauthorized)?;
         let hash = self.hasher.hash(presented);
         let key = self.find(&hash).await?.ok_or(ApiError::Unauthorized)?;
         key.usable_at(now_ms())
@@ -101,10 +101,17 @@ impl Authenticator {
     }
 
     /// Whether `req` carries the master key. Always false when none is configured.
+    #[cfg(test)]
     pub(crate) fn is_master(&self, req: &HttpRequest) -> bool {
-        match (&self.master, presented_key(req)) {
-            (Some(master), Some(presented)) => self.hasher.matches(presented, master),
-            _ => false,
+        self.require_master(req).is_ok()
+    }
+
+    /// `Ok` when `req` carries the master key: 400 for conflicting credentials, else 401.
+    pub(crate) fn require_master(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        let presented = presented_key(req)?;
+        match (&self.master, presented) {
+            (Some(master), Some(presented)) if self.hasher.matches(presented, master) => Ok(()),
+            _ => Err(ApiError::Unauthorized),
         }
     }
 }
@@ -116,23 +123,35 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// The credential from `Authorization: Bearer <key>` or, failing that, `x-api-key`.
-pub(crate) fn presented_key(req: &HttpRequest) -> Option<&str> {
-    let from_bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    let key = from_bearer.or_else(|| {
-        req.headers()
-            .get(headers::API_KEY)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    })?;
-    (!key.is_empty() && key.len() <= MAX_KEY_BYTES).then_some(key)
+/// The credential from `Authorization: Bearer <key>` or `x-api-key`; `None` when there is
+/// none usable (missing, empty, another scheme, or longer than any key). Two `Authorization`
+/// or two `x-api-key` headers, or a Bearer token and an `x-api-key` that differ, are a 400:
+/// a proxy in front and the gateway must never read different credentials from one request.
+pub(crate) fn presented_key(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
+    let single = |name| {
+        let mut values = req.headers().get_all(name);
+        match (values.next(), values.next()) {
+            (_, Some(_)) => {
+                crate::metrics::malformed_request("duplicate_credentials");
+                Err(ApiError::ConflictingCredentials)
+            }
+            (value, None) => Ok(value.and_then(|v| v.to_str().ok())),
+        }
+    };
+    let bearer = single(header::AUTHORIZATION.as_str())?.and_then(|v| {
+        let (scheme, token) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    });
+    let api_key = single(headers::API_KEY)?.map(str::trim);
+    let key = match (bearer, api_key) {
+        (Some(a), Some(b)) if a != b => {
+            crate::metrics::malformed_request("conflicting_credentials");
+            return Err(ApiError::ConflictingCredentials);
+        }
+        (Some(key), _) | (None, Some(key)) => key,
+        (None, None) => return Ok(None),
+    };
+    Ok((!key.is_empty() && key.len() <= MAX_KEY_BYTES).then_some(key))
 }
 
 #[cfg(test)]
@@ -199,7 +218,48 @@ mod tests {
             .peer_addr("127.0.0.1:1234".parse().unwrap())
             .insert_header(("authorization", long))
             .to_http_request();
-        assert!(presented_key(&req).is_none());
+        assert!(presented_key(&req).unwrap().is_none());
+    }
+
+    #[actix_web::test]
+    async fn conflicting_or_duplicate_credentials_are_a_400_and_agreeing_ones_pass() {
+        let auth = authenticator();
+        let peer = "127.0.0.1:1234".parse().unwrap();
+        let conflicting = [
+            vec![
+                ("authorization", "Bearer sk-virtual-key-0001"),
+                ("x-api-key", "sk-other"),
+            ],
+            vec![
+                ("authorization", "Bearer sk-virtual-key-0001"),
+                ("authorization", "Bearer sk-virtual-key-0001"),
+            ],
+            vec![("x-api-key", "a"), ("x-api-key", "b")],
+        ];
+        for headers in conflicting {
+            let mut req = TestRequest::default().peer_addr(peer);
+            for h in &headers {
+                req = req.append_header(*h);
+            }
+            let req = req.to_http_request();
+            assert!(
+                matches!(
+                    auth.virtual_key(&req).await,
+                    Err(ApiError::ConflictingCredentials)
+                ),
+                "{headers:?}"
+            );
+            assert!(matches!(
+                auth.require_master(&req),
+                Err(ApiError::ConflictingCredentials)
+            ));
+        }
+        let agreeing = TestRequest::default()
+            .peer_addr(peer)
+            .append_header(("authorization", "Bearer sk-virtual-key-0001"))
+            .append_header(("x-api-key", "sk-virtual-key-0001"))
+            .to_http_request();
+        assert!(auth.virtual_key(&agreeing).await.is_ok());
     }
 
     #[actix_web::test]

@@ -24,6 +24,9 @@ pub const SPEND_DROPPED_TOTAL: &str = "portcullis_spend_records_dropped_total";
 pub const STREAMS_INTERRUPTED_TOTAL: &str = "portcullis_streams_client_disconnected_total";
 pub const LIMIT_REJECTIONS_TOTAL: &str = "portcullis_limit_rejections_total";
 pub const LIMITER_MODE: &str = "portcullis_limiter_mode";
+/// Requests refused for their form (over-long target, too many or too large headers,
+/// conflicting credentials), by `reason`.
+pub const MALFORMED_REQUESTS_TOTAL: &str = "portcullis_malformed_requests_total";
 
 /// Route label of chat completions.
 pub const ROUTE_CHAT: &str = "chat_completions";
@@ -191,6 +194,28 @@ impl ChatMetrics {
 
     pub fn unrouted(&self) -> &Arc<ModelMetrics> {
         &self.unrouted
+    }
+}
+
+/// Counts a request refused for its form and logs it at DEBUG, at most once a second: anyone
+/// can send malformed requests, so they must not be able to flood the logs.
+pub fn malformed_request(reason: &'static str) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST_LOGGED_SEC: AtomicU64 = AtomicU64::new(0);
+    metrics::counter!(MALFORMED_REQUESTS_TOTAL, "reason" => reason).increment(1);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST_LOGGED_SEC.load(Ordering::Relaxed);
+    if now != last
+        && LAST_LOGGED_SEC
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::debug!(
+            reason,
+            "malformed request refused (logged at most once a second; every one is counted in {MALFORMED_REQUESTS_TOTAL})"
+        );
     }
 }
 

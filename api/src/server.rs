@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpServer, middleware, web};
 use portcullis_config::Config;
 use portcullis_engine::{Providers, Router, UpstreamClients};
 use portcullis_storage::{
@@ -22,23 +22,13 @@ use secrecy::ExposeSecret;
 
 use crate::auth::Authenticator;
 use crate::governance::Governance;
+use crate::http_limits::{self, HeadLimits};
 use crate::keygen;
 use crate::metrics;
-use crate::routes::{
-    admin, admin_api, admin_deployments, chat, embeddings, fallback, health, messages, models,
-};
+use crate::routes::{fallback, table};
 use crate::spend::SpendRecorder;
 use crate::state::{AppState, RequestLimits};
 use crate::stores::Stores;
-
-/// Longest time a client may take to send the request head.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// Longest time the request body may take.
-const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Idle keep-alive before a connection is closed.
-const KEEP_ALIVE: Duration = Duration::from_secs(75);
-/// Most concurrent connections per worker on the public listener.
-const MAX_CONNECTIONS_PER_WORKER: usize = 10_000;
 
 /// Why a gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -222,9 +212,14 @@ pub fn start_with_stores(
         router,
         governance,
         limits: RequestLimits {
+            head: HeadLimits {
+                max_url_bytes: config.server.max_url_bytes,
+                max_headers: config.server.max_headers,
+                max_header_bytes: config.server.max_header_bytes,
+            },
             max_body_bytes: config.server.max_body_bytes,
             max_json_depth: config.server.max_json_depth,
-            body_timeout: BODY_READ_TIMEOUT,
+            body_timeout: config.server.body_timeout,
         },
         models: config
             .gateway
@@ -254,69 +249,27 @@ pub fn start_with_stores(
         App::new()
             .app_data(public_state.clone())
             .app_data(web::Data::new(clients))
-            .service(
-                web::resource("/v1/chat/completions")
-                    .route(web::post().to(chat::completions))
-                    .default_service(web::to(fallback::method_not_allowed)),
-            )
-            .service(
-                web::resource("/v1/embeddings")
-                    .route(web::post().to(embeddings::create))
-                    .default_service(web::to(fallback::method_not_allowed)),
-            )
-            .service(
-                web::resource("/v1/messages")
-                    .route(web::post().to(messages::create))
-                    .default_service(web::to(fallback::method_not_allowed)),
-            )
-            .service(
-                web::resource("/v1/messages/count_tokens")
-                    .route(web::post().to(messages::count_tokens))
-                    .default_service(web::to(fallback::method_not_allowed)),
-            )
-            .service(
-                web::resource("/v1/models")
-                    .route(web::get().to(models::list))
-                    .default_service(web::to(fallback::method_not_allowed)),
-            )
-            .service(
-                web::resource("/health/live")
-                    .route(web::get().to(health::live))
-                    .default_service(web::to(fallback::method_not_allowed)),
-            )
+            .wrap(middleware::from_fn(http_limits::enforce))
+            .configure(|cfg| table::register(cfg, table::public(), table::public_other))
             .default_service(web::to(fallback::not_found))
     })
     .workers(config.server.workers.max(1))
-    .max_connections(MAX_CONNECTIONS_PER_WORKER)
+    .max_connections(config.server.max_connections)
     .tcp_nodelay(true)
-    .client_request_timeout(HEADER_READ_TIMEOUT)
-    .keep_alive(KEEP_ALIVE)
+    .client_request_timeout(config.server.header_timeout)
+    .keep_alive(config.server.keep_alive)
     .shutdown_timeout(shutdown_secs(config.server.shutdown_timeout));
     let admin_state = state;
     let mut admin = HttpServer::new(move || {
         App::new()
             .app_data(admin_state.clone())
-            .service(
-                web::resource("/metrics")
-                    .route(web::get().to(admin::metrics))
-                    .default_service(web::to(fallback::method_not_allowed)),
-            )
-            .service(
-                web::resource("/health/ready")
-                    .route(web::get().to(admin::ready))
-                    .default_service(web::to(fallback::method_not_allowed)),
-            )
-            .configure(admin_api::configure)
-            .service(
-                web::resource("/admin/deployments")
-                    .route(web::get().to(admin_deployments::list))
-                    .default_service(web::to(fallback::method_not_allowed)),
-            )
+            .wrap(middleware::from_fn(http_limits::enforce))
+            .configure(|cfg| table::register(cfg, table::admin(), table::admin_other))
             .default_service(web::to(fallback::not_found))
     })
     .workers(1)
     .tcp_nodelay(true)
-    .client_request_timeout(HEADER_READ_TIMEOUT)
+    .client_request_timeout(config.server.header_timeout)
     .shutdown_timeout(shutdown_secs(config.server.shutdown_timeout));
     public = public.disable_signals();
     admin = admin.disable_signals();

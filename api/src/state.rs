@@ -37,9 +37,11 @@ pub(crate) struct AppState {
     pub spend: SpendRecorder,
 }
 
-/// Limits applied to every request body.
+/// Limits applied to every request head and body.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RequestLimits {
+    /// Target and header limits, enforced before routing.
+    pub head: crate::http_limits::HeadLimits,
     pub max_body_bytes: usize,
     pub max_json_depth: usize,
     /// Longest time the whole body may take to arrive.

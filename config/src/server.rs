@@ -25,6 +25,20 @@ pub struct ServerConfig {
     pub max_json_depth: usize,
     /// How long graceful shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
+    /// Longest time a client may take to send the request head (slow headers: 408, closed).
+    pub header_timeout: Duration,
+    /// Longest time a request body may take to arrive (slow bodies: 408).
+    pub body_timeout: Duration,
+    /// Idle keep-alive before a connection is closed.
+    pub keep_alive: Duration,
+    /// Most concurrent connections per worker on the public listener.
+    pub max_connections: usize,
+    /// Longest request target (path and query), in bytes: longer is a 414.
+    pub max_url_bytes: usize,
+    /// Most request headers: more is a 431. (actix-http itself refuses more than 96.)
+    pub max_headers: usize,
+    /// Largest sum of header name and value lengths, in bytes: larger is a 431.
+    pub max_header_bytes: usize,
 }
 
 impl ServerConfig {
@@ -38,6 +52,19 @@ impl ServerConfig {
     pub const MAX_MAX_JSON_DEPTH: usize = 512;
     pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
     pub const MAX_WORKERS: usize = 1024;
+    pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+    pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(75);
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+    pub const MAX_MAX_CONNECTIONS: usize = 1_000_000;
+    pub const DEFAULT_MAX_URL_BYTES: usize = 8 * 1024;
+    /// Below actix-http's own 128 KiB cap on a request head, so the gateway's limit answers.
+    pub const MAX_MAX_URL_BYTES: usize = 64 * 1024;
+    pub const DEFAULT_MAX_HEADERS: usize = 64;
+    /// actix-http parses at most 96 headers.
+    pub const MAX_MAX_HEADERS: usize = 96;
+    pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
+    pub const MAX_MAX_HEADER_BYTES: usize = 64 * 1024;
 }
 
 impl Default for ServerConfig {
@@ -49,6 +76,13 @@ impl Default for ServerConfig {
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             max_json_depth: Self::DEFAULT_MAX_JSON_DEPTH,
             shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
+            header_timeout: Self::DEFAULT_HEADER_TIMEOUT,
+            body_timeout: Self::DEFAULT_BODY_TIMEOUT,
+            keep_alive: Self::DEFAULT_KEEP_ALIVE,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            max_url_bytes: Self::DEFAULT_MAX_URL_BYTES,
+            max_headers: Self::DEFAULT_MAX_HEADERS,
+            max_header_bytes: Self::DEFAULT_MAX_HEADER_BYTES,
         }
     }
 }
@@ -73,6 +107,20 @@ pub(crate) struct RawServer {
     pub(crate) max_json_depth: Option<Spanned<usize>>,
     #[serde(default)]
     pub(crate) shutdown_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) header_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) body_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) keep_alive: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) max_connections: Option<Spanned<usize>>,
+    #[serde(default)]
+    pub(crate) max_url_bytes: Option<Spanned<usize>>,
+    #[serde(default)]
+    pub(crate) max_headers: Option<Spanned<usize>>,
+    #[serde(default)]
+    pub(crate) max_header_bytes: Option<Spanned<usize>>,
     /// Renamed to `shutdown_timeout`; kept only to say so.
     #[serde(default)]
     pub(crate) shutdown_timeout_secs: Option<IgnoredAny>,
@@ -140,6 +188,7 @@ impl Checker<'_> {
             raw.shutdown_timeout.as_ref(),
             ServerConfig::DEFAULT_SHUTDOWN_TIMEOUT,
         );
+        type S = ServerConfig;
         ServerConfig {
             listen,
             admin_listen,
@@ -147,6 +196,45 @@ impl Checker<'_> {
             max_body_bytes,
             max_json_depth,
             shutdown_timeout,
+            header_timeout: self.duration(
+                "server.header_timeout",
+                raw.header_timeout.as_ref(),
+                S::DEFAULT_HEADER_TIMEOUT,
+            ),
+            body_timeout: self.duration(
+                "server.body_timeout",
+                raw.body_timeout.as_ref(),
+                S::DEFAULT_BODY_TIMEOUT,
+            ),
+            keep_alive: self.duration(
+                "server.keep_alive",
+                raw.keep_alive.as_ref(),
+                S::DEFAULT_KEEP_ALIVE,
+            ),
+            max_connections: self.bounded(
+                "server.max_connections",
+                raw.max_connections.as_ref(),
+                S::DEFAULT_MAX_CONNECTIONS,
+                S::MAX_MAX_CONNECTIONS,
+            ),
+            max_url_bytes: self.bounded(
+                "server.max_url_bytes",
+                raw.max_url_bytes.as_ref(),
+                S::DEFAULT_MAX_URL_BYTES,
+                S::MAX_MAX_URL_BYTES,
+            ),
+            max_headers: self.bounded(
+                "server.max_headers",
+                raw.max_headers.as_ref(),
+                S::DEFAULT_MAX_HEADERS,
+                S::MAX_MAX_HEADERS,
+            ),
+            max_header_bytes: self.bounded(
+                "server.max_header_bytes",
+                raw.max_header_bytes.as_ref(),
+                S::DEFAULT_MAX_HEADER_BYTES,
+                S::MAX_MAX_HEADER_BYTES,
+            ),
         }
     }
 }

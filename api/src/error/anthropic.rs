@@ -42,6 +42,9 @@ fn kind_of(err: &ApiError) -> ErrorKind {
         ApiError::InvalidRequest { .. } | ApiError::Conflict(_) => ErrorKind::InvalidRequest,
         ApiError::PayloadTooLarge(_) => ErrorKind::RequestTooLarge,
         ApiError::MethodNotAllowed
+        | ApiError::UriTooLong(_)
+        | ApiError::HeadersTooLarge
+        | ApiError::ConflictingCredentials
         | ApiError::BodyTimeout
         | ApiError::BodyRead
         | ApiError::UnsupportedMediaType
@@ -82,6 +85,9 @@ pub(crate) fn error_response(err: &ApiError) -> HttpResponse {
         if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
             response.insert_header((header::RETRY_AFTER, value));
         }
+    }
+    if matches!(err, ApiError::BodyTimeout | ApiError::PayloadTooLarge(_)) {
+        response.force_close();
     }
     response
         .content_type("application/json")

@@ -40,6 +40,12 @@ pub(crate) enum ApiError {
     MethodNotAllowed,
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("request target longer than {0} bytes")]
+    UriTooLong(usize),
+    #[error("request headers too many or too large")]
+    HeadersTooLarge,
+    #[error("the request carries more than one credential and they differ")]
+    ConflictingCredentials,
     #[error("request body did not arrive in time")]
     BodyTimeout,
     #[error("request body could not be read")]
@@ -77,6 +83,9 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UriTooLong(_) => "uri_too_long",
+            ApiError::HeadersTooLarge => "headers_too_large",
+            ApiError::ConflictingCredentials => "conflicting_credentials",
             ApiError::BodyTimeout => "body_timeout",
             ApiError::BodyRead => "body_read",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -149,6 +158,9 @@ impl ApiError {
                 ("invalid_request_error", Some(kind), None, self.to_string())
             }
             ApiError::PayloadTooLarge(_)
+            | ApiError::UriTooLong(_)
+            | ApiError::HeadersTooLarge
+            | ApiError::ConflictingCredentials
             | ApiError::BodyTimeout
             | ApiError::BodyRead
             | ApiError::UnsupportedMediaType => {
@@ -273,6 +285,9 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::ConflictingCredentials => StatusCode::BAD_REQUEST,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::BodyRead => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -303,6 +318,10 @@ impl ResponseError for ApiError {
         }
         if matches!(self, ApiError::Unauthorized) {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        // The rest of an unread body may still be arriving: close rather than drain it.
+        if matches!(self, ApiError::BodyTimeout | ApiError::PayloadTooLarge(_)) {
+            response.force_close();
         }
         response.json(body)
     }

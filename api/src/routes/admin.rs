@@ -8,11 +8,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 fn require_master(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    if state.auth.is_master(req) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
-    }
+    state.auth.require_master(req)
 }
 
 /// Prometheus text exposition.

@@ -14,9 +14,7 @@ pub(crate) async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    if !state.auth.is_master(&req) {
-        return Err(ApiError::Unauthorized);
-    }
+    state.auth.require_master(&req)?;
     let deployments: Vec<Value> = state.router.statuses().iter().map(view).collect();
     Ok(HttpResponse::Ok().json(json!({ "deployments": deployments })))
 }

@@ -10,3 +10,4 @@ pub(crate) mod fallback;
 pub(crate) mod health;
 pub(crate) mod messages;
 pub(crate) mod models;
+pub(crate) mod table;

@@ -48,6 +48,11 @@ fn init_log_capture() {
             .with_ansi(false)
             .with_writer(move || Capture(buffer.clone()))
             .finish();
+        // As the binary does: malformed requests are counted, not logged at ERROR.
+        let subscriber = tracing_subscriber::layer::SubscriberExt::with(
+            subscriber,
+            portcullis_api::MalformedRequestFilter,
+        );
         let _ = tracing::subscriber::set_global_default(subscriber);
     });
 }
@@ -143,14 +148,24 @@ impl Harness {
         yaml: impl FnOnce(&str) -> String,
         stores: Option<portcullis_api::Stores>,
     ) -> Harness {
-        init_log_capture();
-        let mock = MockUpstream::start(MockOptions {
+        let options = MockOptions {
             expect_api_key: Some(CANARY.to_owned()),
             ..options
-        })
-        .await
-        .unwrap();
-        let config = Config::from_yaml_str(&yaml(&mock.base_url()), &fake_env).unwrap();
+        };
+        Self::start_env(options, yaml, &fake_env, stores).await
+    }
+
+    /// A gateway from `yaml`, its secrets resolved by `env`, in front of a mock started with
+    /// `options` as given (the security suite plants its own canaries this way).
+    pub(crate) async fn start_env(
+        options: MockOptions,
+        yaml: impl FnOnce(&str) -> String,
+        env: &dyn Fn(&str) -> Option<String>,
+        stores: Option<portcullis_api::Stores>,
+    ) -> Harness {
+        init_log_capture();
+        let mock = MockUpstream::start(options).await.unwrap();
+        let config = Config::from_yaml_str(&yaml(&mock.base_url()), env).unwrap();
         let options = StartOptions {
             handle_signals: false,
         };

@@ -234,3 +234,34 @@ fn config_keys_carry_rate_limits_and_a_budget() {
     let bad = error_of(&text.replace("\"0.10\"", "\"ten\""));
     assert!(bad.contains("keys[0].limits.budget_usd"), "{bad}");
 }
+
+#[test]
+fn http_limits_are_explicit_settings_with_bounds() {
+    let config = load(VALID).unwrap();
+    assert_eq!(
+        config.server.header_timeout,
+        ServerConfig::DEFAULT_HEADER_TIMEOUT
+    );
+    assert_eq!(config.server.max_headers, ServerConfig::DEFAULT_MAX_HEADERS);
+    let text = VALID.replace(
+        "  shutdown_timeout: 5s\n",
+        "  shutdown_timeout: 5s\n  header_timeout: 300ms\n  body_timeout: 2s\n  keep_alive: 10s\n  max_connections: 4\n  max_url_bytes: 1024\n  max_headers: 20\n  max_header_bytes: 4096\n",
+    );
+    let server = load(&text).unwrap().server;
+    assert_eq!(server.header_timeout, Duration::from_millis(300));
+    assert_eq!(server.body_timeout, Duration::from_secs(2));
+    assert_eq!(server.keep_alive, Duration::from_secs(10));
+    assert_eq!(
+        (
+            server.max_connections,
+            server.max_url_bytes,
+            server.max_headers,
+            server.max_header_bytes
+        ),
+        (4, 1024, 20, 4096)
+    );
+    let text = VALID.replace("  shutdown_timeout: 5s\n", "  max_headers: 97\n");
+    assert!(error_of(&text).contains("server.max_headers: must be between 1 and 96"));
+    let text = VALID.replace("  shutdown_timeout: 5s\n", "  header_timeout: 0s\n");
+    assert!(error_of(&text).contains("server.header_timeout"));
+}

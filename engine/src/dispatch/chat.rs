@@ -153,7 +153,10 @@ pub(crate) async fn attempt(
     };
     router.report(&lease, Outcome::Success { latency: upstream });
     if let Some(usage) = &usage {
-        router.record_tokens(&lease, usage.prompt_tokens + usage.completion_tokens);
+        router.record_tokens(
+            &lease,
+            usage.prompt_tokens.saturating_add(usage.completion_tokens),
+        );
     }
     Ok(ChatReply::Json {
         body,

@@ -170,6 +170,8 @@ impl RelayStream {
     ) -> Poll<Option<Result<Bytes, UpstreamError>>> {
         self.finish(error.clone(), false);
         self.pending_error = error;
+        // Nothing more is read: let the upstream connection go now.
+        self.inner = Box::pin(futures_util::stream::empty());
         if batch.is_empty() {
             Poll::Ready(self.pending_error.take().map(Err))
         } else {
@@ -236,6 +238,13 @@ impl Stream for RelayStream {
         let yielded = std::mem::take(&mut this.yielded);
         let mut grew = false;
         loop {
+            // The provider's end-of-stream marker ends the client's stream: an upstream that
+            // then holds its connection open must not hold the client (or, at the read
+            // timeout, append an error after the end).
+            if this.relay.is_done() {
+                let error = this.relay.finish().err().map(UpstreamError::from);
+                return this.end(batch, error);
+            }
             if batch.len >= COALESCE_LIMIT {
                 return this.emit(batch);
             }

@@ -1,7 +1,8 @@
 //! The admin API on the admin listener: virtual keys, teams and spend reports, master key
 //! only, JSON in and out, OpenAI-shaped errors.
 //!
-//! Every route is one row of [`table`]: the same rows register the handlers and generate
+//! Every route is one row of [`table`]: the same rows register the handlers (through
+//! `routes::table`) and generate
 //! `/admin/openapi.json` ([`openapi`]), so the document cannot drift from what is served.
 //! Request bodies refuse unknown fields (no mass assignment: a `hash`, `revoked_at` or
 //! `created_at` in a body is a 400); ids are checked before any store is asked. Every change
@@ -170,24 +171,13 @@ pub(crate) fn table() -> Vec<(AdminRoute, Route)> {
     ]
 }
 
-/// Registers every row of [`table`].
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    for (doc, route) in table() {
-        cfg.route(doc.path, route);
-    }
-}
-
 /// The routes as documented, without handlers.
 pub(crate) fn documented() -> Vec<AdminRoute> {
     table().into_iter().map(|(doc, _)| doc).collect()
 }
 
 pub(crate) fn require_master(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    if state.auth.is_master(req) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
-    }
+    state.auth.require_master(req)
 }
 
 /// Largest admin request body, in bytes.

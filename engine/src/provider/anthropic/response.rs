@@ -74,7 +74,7 @@ impl From<Usage> for UsageOut {
         UsageOut {
             prompt_tokens: u.prompt_tokens,
             completion_tokens: u.completion_tokens,
-            total_tokens: u.prompt_tokens + u.completion_tokens,
+            total_tokens: u.prompt_tokens.saturating_add(u.completion_tokens),
             prompt_tokens_details: CachedDetails {
                 cached_tokens: u.cached_tokens,
             },

@@ -25,6 +25,9 @@ pub struct SseRelay {
     strip_usage_only: bool,
     usage: Option<Usage>,
     done: bool,
+    /// The provider sent an error event: it and everything after it are dropped, and the
+    /// stream ends as failed (in the gateway's words: provider text may echo the credential).
+    failed: bool,
     events: u64,
 }
 
@@ -38,6 +41,7 @@ impl SseRelay {
             strip_usage_only,
             usage: None,
             done: false,
+            failed: false,
             events: 0,
         }
     }
@@ -119,9 +123,16 @@ impl SseRelay {
 
     /// Looks at one event (including its terminating blank line); returns whether to forward it.
     fn read_event(&mut self, event: &[u8]) -> bool {
+        if self.failed {
+            return false;
+        }
         let Some(payload) = data_payload(event) else {
             return true;
         };
+        if is_error_event(payload) {
+            self.failed = true;
+            return false;
+        }
         if payload == b"[DONE]" {
             self.done = true;
             return true;
@@ -157,6 +168,27 @@ impl StreamTranslate for SseRelay {
     fn events(&self) -> u64 {
         self.events
     }
+
+    fn finish(&mut self) -> Result<(), StreamError> {
+        match (self.failed, self.done) {
+            (true, _) => Err(StreamError::Provider {
+                kind: "error_event",
+            }),
+            (false, true) => Ok(()),
+            (false, false) => Err(StreamError::Truncated),
+        }
+    }
+}
+
+/// Whether `payload` is an error object (`{"error": …}` at the top level). Parsed only when
+/// the bytes hold `"error"`, which chunks almost never do.
+fn is_error_event(payload: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        error: Option<serde::de::IgnoredAny>,
+    }
+    memchr::memmem::find(payload, b"\"error\"").is_some()
+        && serde_json::from_slice::<Probe>(payload).is_ok_and(|p| p.error.is_some())
 }
 
 /// Whether `payload` has a `"usage"` key whose value is an object (not `null`).
@@ -192,6 +224,18 @@ mod tests {
             start = cut;
         }
         (out, relay)
+    }
+
+    #[test]
+    fn a_provider_error_event_and_all_after_it_are_dropped_and_the_stream_fails() {
+        let error = "data: {\"error\":{\"message\":\"key sk-secret-credential rejected\"}}\n\n";
+        let word = "data: {\"choices\":[{\"delta\":{\"content\":\"error\"}}]}\n\n";
+        let input = format!("{CONTENT}{word}{error}{CONTENT}{DONE}");
+        for cut in 0..=input.len() {
+            let (out, mut relay) = relay_in_pieces(input.as_bytes(), &[cut], false);
+            assert_eq!(out, format!("{CONTENT}{word}").as_bytes(), "cut at {cut}");
+            assert!(matches!(relay.finish(), Err(StreamError::Provider { .. })));
+        }
     }
 
     #[test]

@@ -1,0 +1,96 @@
+//! Where requests go: no header and no model name can move a request to another host or
+//! take the provider credential with it.
+
+use serde_json::json;
+
+use crate::harness::hello;
+use crate::support::{Suite, canaries};
+
+#[actix_web::test]
+async fn header_overrides_never_change_the_upstream_or_its_credential() {
+    let mut s = Suite::start().await;
+    let attacker = s.attacker.url();
+    let host = s.attacker.addr.to_string();
+    let overrides = [
+        ("x-api-base", attacker.clone()),
+        ("x-base-url", attacker.clone()),
+        ("openai-base-url", attacker.clone()),
+        ("api-base", attacker.clone()),
+        ("x-forwarded-host", host.clone()),
+        ("x-forwarded-proto", "http".to_owned()),
+        ("x-forwarded-for", "169.254.169.254".to_owned()),
+        ("forwarded", format!("host={host};proto=http")),
+        ("x-original-url", format!("{attacker}/v1/chat/completions")),
+        ("x-rewrite-url", format!("{attacker}/v1/chat/completions")),
+        ("x-http-method-override", "GET".to_owned()),
+        ("azure-endpoint", attacker.clone()),
+    ];
+    let key = canaries().key_b.clone();
+    for model in ["gpt-test", "claude-test"] {
+        let mut request = s.h.chat(Some(&key), &hello(model));
+        for (name, value) in &overrides {
+            request = request.header(*name, value);
+        }
+        let (status, body) = s.send(request).await;
+        assert_eq!(status, 200, "{model}: {body}");
+    }
+    let seen = s.h.mock.requests();
+    assert_eq!(
+        seen.len(),
+        2,
+        "both requests reached the configured upstream"
+    );
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(format!("Bearer {}", canaries().openai).as_str())
+    );
+    assert_eq!(
+        seen[1].header("x-api-key"),
+        Some(canaries().anthropic.as_str())
+    );
+    for request in &seen {
+        for (name, _) in &overrides {
+            assert_eq!(request.header(name), None, "{name} was forwarded");
+        }
+    }
+    // `finish` fails if the attacker listener got a connection.
+    s.finish().await;
+}
+
+#[actix_web::test]
+async fn hostile_model_names_never_reach_an_upstream() {
+    let mut s = Suite::start().await;
+    let attacker = s.attacker.url();
+    let long = "m".repeat(10_000);
+    let names = [
+        "gpt-test/../../admin",
+        "gpt-test#fragment",
+        "gpt-test?api-version=1",
+        "user@attacker",
+        "..",
+        "gpt-test\r\nHost: attacker",
+        "gpt-test\u{0}",
+        attacker.as_str(),
+        "//127.0.0.1/v1",
+        "gpt-test%2F..%2F",
+        long.as_str(),
+    ];
+    let key = canaries().key_b.clone();
+    for name in names {
+        let body = json!({"model": name, "messages": [{"role": "user", "content": "hi"}]});
+        let (status, reply) = s.send(s.h.chat(Some(&key), &body)).await;
+        assert!(matches!(status, 400 | 404), "{status}: {reply}");
+        let mut anthropic = body.clone();
+        anthropic["max_tokens"] = json!(16);
+        let request =
+            s.h.http
+                .post(s.h.url("/v1/messages"))
+                .bearer_auth(&key)
+                .header("content-type", "application/json")
+                .body(anthropic.to_string());
+        let (status, _) = s.send(request).await;
+        assert!(matches!(status, 400 | 404), "/v1/messages: {status}");
+    }
+    assert_eq!(s.h.mock.total_requests(), 0);
+    s.finish().await;
+}
