@@ -309,6 +309,7 @@ fn vendor_of(prefix: &str) -> Option<Vendor> {
         "openrouter" => Vendor::Openrouter,
         "fireworks_ai" => Vendor::Fireworks,
         "anthropic" => Vendor::Anthropic,
+        "gemini" => Vendor::Gemini,
         _ => return None,
     })
 }
@@ -324,6 +325,7 @@ fn conventional_env(vendor: Vendor) -> Option<&'static str> {
         Vendor::Openrouter => "OPENROUTER_API_KEY",
         Vendor::Fireworks => "FIREWORKS_AI_API_KEY",
         Vendor::Anthropic => "ANTHROPIC_API_KEY",
+        Vendor::Gemini => "GEMINI_API_KEY",
         Vendor::OpenaiCompatible | Vendor::Vllm | Vendor::Ollama => return None,
     })
 }

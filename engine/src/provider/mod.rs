@@ -11,6 +11,7 @@
 //! as `openai/` (`mod request response stream error`) and one arm in [`adapter_for`].
 
 pub mod anthropic;
+pub mod gemini;
 pub mod openai;
 mod vendor;
 
@@ -91,5 +92,6 @@ pub(crate) fn adapter_for(spec: &ProviderSpec) -> Result<Arc<dyn ProviderAdapter
     match spec.vendor.profile().dialect {
         Dialect::OpenAi => Ok(Arc::new(openai::OpenAiAdapter::new(spec)?)),
         Dialect::Anthropic => Ok(Arc::new(anthropic::AnthropicAdapter::new(spec)?)),
+        Dialect::Gemini => Ok(Arc::new(gemini::GeminiAdapter::new(spec)?)),
     }
 }

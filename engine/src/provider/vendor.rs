@@ -11,6 +11,8 @@ pub enum AuthStyle {
     ApiKeyHeader,
     /// `x-api-key: <credential>` (Anthropic style).
     XApiKey,
+    /// `x-goog-api-key: <credential>` (Google AI Studio; never the `key=` URL parameter).
+    GoogApiKey,
 }
 
 /// The wire dialect a vendor speaks: which adapter folder serves it.
@@ -20,6 +22,8 @@ pub enum Dialect {
     OpenAi,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Google's `generateContent` (Gemini on AI Studio).
+    Gemini,
 }
 
 /// How a vendor reports token usage on streams.
@@ -60,11 +64,13 @@ pub enum Vendor {
     Fireworks,
     /// Anthropic's Messages API (Claude).
     Anthropic,
+    /// Google AI Studio's Gemini API (`generateContent`).
+    Gemini,
 }
 
 impl Vendor {
     /// Every vendor, for docs and error messages.
-    pub const ALL: [Vendor; 11] = [
+    pub const ALL: [Vendor; 12] = [
         Vendor::Openai,
         Vendor::OpenaiCompatible,
         Vendor::Vllm,
@@ -76,6 +82,7 @@ impl Vendor {
         Vendor::Openrouter,
         Vendor::Fireworks,
         Vendor::Anthropic,
+        Vendor::Gemini,
     ];
 
     /// The config spelling of this vendor.
@@ -92,6 +99,7 @@ impl Vendor {
             Vendor::Openrouter => "openrouter",
             Vendor::Fireworks => "fireworks",
             Vendor::Anthropic => "anthropic",
+            Vendor::Gemini => "gemini",
         }
     }
 
@@ -130,6 +138,12 @@ impl Vendor {
                 auth: AuthStyle::XApiKey,
                 stream_usage: StreamUsage::Always,
                 ..hosted("https://api.anthropic.com/v1")
+            },
+            Vendor::Gemini => VendorProfile {
+                dialect: Dialect::Gemini,
+                auth: AuthStyle::GoogApiKey,
+                stream_usage: StreamUsage::Always,
+                ..hosted("https://generativelanguage.googleapis.com/v1beta")
             },
         }
     }
