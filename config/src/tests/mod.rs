@@ -4,6 +4,7 @@
 //! one test per validation rule.
 
 mod anthropic;
+mod gemini;
 mod production;
 mod resilience;
 mod rules;
