@@ -9,6 +9,8 @@
 //! - `POST /v1/chat/completions`: OpenAI JSON or SSE completions.
 //! - `POST /v1/messages`: Anthropic Messages JSON or SSE (needs `x-api-key`
 //!   and `anthropic-version`).
+//! - `POST /v1beta/models/{model}:generateContent` and
+//!   `:streamGenerateContent?alt=sse`: Gemini JSON or SSE (needs `x-goog-api-key`).
 //! - `GET /v1/models`: a list of a few mock model ids.
 //! - anything else: an OpenAI-shaped `404`.
 //!
@@ -27,6 +29,9 @@ mod anthropic_stream;
 mod anthropic_wire;
 mod behaviour;
 mod builder;
+mod gemini;
+mod gemini_stream;
+mod gemini_wire;
 mod openai;
 mod openai_error;
 mod openai_stream;
@@ -54,7 +59,7 @@ pub use behaviour::{
 };
 pub use openai_error::MODEL_IDS;
 pub use recorded::RecordedRequest;
-pub use service::{CHAT_PATH, MESSAGES_PATH, MODELS_PATH};
+pub use service::{CHAT_PATH, GEMINI_MODELS, MESSAGES_PATH, MODELS_PATH};
 
 use state::Shared;
 
@@ -71,7 +76,9 @@ pub struct MockOptions {
     /// If set, OpenAI-side requests whose `Authorization` is not
     /// `Bearer <key>` get an OpenAI-shaped `401`, and `/v1/messages`
     /// requests whose `x-api-key` is not `<key>` an Anthropic
-    /// `authentication_error`. (A missing `x-api-key` is refused either way.)
+    /// `authentication_error`, and Gemini requests whose `x-goog-api-key` is
+    /// not `<key>` Google's `API_KEY_INVALID` 400. (A missing `x-api-key` or
+    /// `x-goog-api-key` is refused either way.)
     pub expect_api_key: Option<String>,
 }
 
@@ -139,6 +146,16 @@ impl MockUpstream {
     /// `POST /v1/messages` requests received.
     pub fn messages_count(&self) -> u64 {
         self.shared.messages()
+    }
+
+    /// Gemini `generateContent` / `streamGenerateContent` requests received.
+    pub fn gemini_count(&self) -> u64 {
+        self.shared.gemini()
+    }
+
+    /// `http://ADDR/v1beta`, the base URL of a Gemini (AI Studio) provider.
+    pub fn gemini_base_url(&self) -> String {
+        format!("http://{}/v1beta", self.addr)
     }
 
     /// Completion requests (either dialect) whose body named `model`.

@@ -12,6 +12,8 @@ pub struct RecordedRequest {
     pub method: String,
     /// Request path without the query, e.g. `/v1/chat/completions`.
     pub path: String,
+    /// The query string without `?` (empty when there is none), e.g. `alt=sse`.
+    pub query: String,
     /// Headers in arrival order; names are lower-case.
     pub headers: Vec<(String, String)>,
     /// The full request body.
@@ -51,6 +53,7 @@ mod tests {
         let r = RecordedRequest {
             method: "POST".into(),
             path: "/v1/chat/completions".into(),
+            query: String::new(),
             headers: vec![("authorization".into(), "Bearer k".into())],
             body: Bytes::from_static(br#"{"model":"m"}"#),
         };

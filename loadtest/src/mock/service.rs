@@ -1,6 +1,6 @@
 //! Request handling for the mock upstream: count, read, record, route, check
 //! the dialect's credential, then hand over to the dialect
-//! ([`super::openai`], [`super::anthropic`]).
+//! ([`super::openai`], [`super::anthropic`], [`super::gemini`]).
 //!
 //! [`fault`] is the precedence both dialects share before success:
 //! latency, then a redirect, then a scripted error.
@@ -18,7 +18,7 @@ use hyper::body::Incoming;
 use super::openai_error::{error_body, models_body, status_error_body};
 use super::respond::{self, MockBody};
 use super::state::{Route, Shared};
-use super::{Behaviour, RecordedRequest, anthropic, openai};
+use super::{Behaviour, RecordedRequest, anthropic, gemini, gemini_wire, openai};
 
 /// The chat-completions route.
 pub const CHAT_PATH: &str = "/v1/chat/completions";
@@ -26,6 +26,9 @@ pub const CHAT_PATH: &str = "/v1/chat/completions";
 pub const MESSAGES_PATH: &str = "/v1/messages";
 /// The model-list route.
 pub const MODELS_PATH: &str = "/v1/models";
+/// AI Studio's model collection: `{GEMINI_MODELS}{model}:generateContent` and
+/// `:streamGenerateContent?alt=sse`.
+pub const GEMINI_MODELS: &str = "/v1beta/models/";
 /// Largest request body the mock reads.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
@@ -35,7 +38,13 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<MockBody>, Infallible> {
     let (parts, body) = req.into_parts();
+    let gemini_call = if parts.method == Method::POST {
+        gemini::model_call(parts.uri.path(), GEMINI_MODELS)
+    } else {
+        None
+    };
     let route = match (&parts.method, parts.uri.path()) {
+        _ if gemini_call.is_some() => Route::Gemini,
         (&Method::POST, CHAT_PATH) => Route::Chat,
         (&Method::POST, MESSAGES_PATH) => Route::Messages,
         _ => Route::Other,
@@ -54,6 +63,9 @@ pub(crate) async fn handle(
         shared.push_record(record(&parts, body.clone()));
     }
 
+    if let Some(call) = gemini_call {
+        return Ok(gemini::ai_studio(&shared, &parts, call, &body, resume_seen).await);
+    }
     if route == Route::Messages {
         return Ok(anthropic::messages(&shared, &parts, &body, resume_seen).await);
     }
@@ -87,6 +99,12 @@ fn unreadable(route: Route, too_large: bool) -> Response<MockBody> {
     } else {
         (StatusCode::BAD_REQUEST, "Could not read the request body.")
     };
+    if route == Route::Gemini {
+        return respond::json(
+            status,
+            gemini_wire::error_body(status.as_u16(), message, None),
+        );
+    }
     let body = if route == Route::Messages {
         let kind = if too_large {
             "request_too_large"
@@ -127,6 +145,7 @@ fn record(parts: &Parts, body: Bytes) -> RecordedRequest {
     RecordedRequest {
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
         headers: parts
             .headers
             .iter()

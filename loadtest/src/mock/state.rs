@@ -21,6 +21,8 @@ pub(crate) enum Route {
     Chat,
     /// `POST /v1/messages`.
     Messages,
+    /// A Gemini `generateContent` / `streamGenerateContent` call.
+    Gemini,
     /// Anything else.
     Other,
 }
@@ -37,6 +39,7 @@ pub(crate) struct Shared {
     total: AtomicU64,
     chat: AtomicU64,
     messages: AtomicU64,
+    gemini: AtomicU64,
     chunks: AtomicU64,
     ids: AtomicU64,
     /// Set once anything is scripted, so unscripted runs skip the locks.
@@ -68,6 +71,7 @@ impl Shared {
             total: AtomicU64::new(0),
             chat: AtomicU64::new(0),
             messages: AtomicU64::new(0),
+            gemini: AtomicU64::new(0),
             chunks: AtomicU64::new(0),
             ids: AtomicU64::new(0),
             scripted: AtomicBool::new(false),
@@ -104,12 +108,17 @@ impl Shared {
         match route {
             Route::Chat => self.chat.fetch_add(1, Ordering::Relaxed),
             Route::Messages => self.messages.fetch_add(1, Ordering::Relaxed),
+            Route::Gemini => self.gemini.fetch_add(1, Ordering::Relaxed),
             Route::Other => 0,
         };
     }
 
     pub(crate) fn messages(&self) -> u64 {
         self.messages.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn gemini(&self) -> u64 {
+        self.gemini.load(Ordering::Relaxed)
     }
 
     pub(crate) fn total(&self) -> u64 {
@@ -147,6 +156,7 @@ impl Shared {
         self.total.store(0, Ordering::Relaxed);
         self.chat.store(0, Ordering::Relaxed);
         self.messages.store(0, Ordering::Relaxed);
+        self.gemini.store(0, Ordering::Relaxed);
         self.chunks.store(0, Ordering::Relaxed);
         lock(&self.models).clear_counts();
     }
