@@ -10,6 +10,7 @@ mod admin_openapi;
 mod anthropic;
 mod auth;
 mod boundary;
+mod gemini;
 mod harness;
 mod keys_harness;
 mod limits;
