@@ -93,5 +93,6 @@ pub(crate) fn adapter_for(spec: &ProviderSpec) -> Result<Arc<dyn ProviderAdapter
         Dialect::OpenAi => Ok(Arc::new(openai::OpenAiAdapter::new(spec)?)),
         Dialect::Anthropic => Ok(Arc::new(anthropic::AnthropicAdapter::new(spec)?)),
         Dialect::Gemini => Ok(Arc::new(gemini::GeminiAdapter::new(spec)?)),
+        Dialect::VertexAi => Ok(Arc::new(gemini::vertex::VertexAdapter::new(spec)?)),
     }
 }

@@ -24,6 +24,8 @@ pub enum Dialect {
     Anthropic,
     /// Google's `generateContent` (Gemini on AI Studio).
     Gemini,
+    /// Vertex AI: Gemini's wire format, and Claude through Anthropic's, at project paths.
+    VertexAi,
 }
 
 /// How a vendor reports token usage on streams.
@@ -66,11 +68,13 @@ pub enum Vendor {
     Anthropic,
     /// Google AI Studio's Gemini API (`generateContent`).
     Gemini,
+    /// Google Cloud Vertex AI (Gemini, and Claude on Vertex), with a service account.
+    VertexAi,
 }
 
 impl Vendor {
     /// Every vendor, for docs and error messages.
-    pub const ALL: [Vendor; 12] = [
+    pub const ALL: [Vendor; 13] = [
         Vendor::Openai,
         Vendor::OpenaiCompatible,
         Vendor::Vllm,
@@ -83,6 +87,7 @@ impl Vendor {
         Vendor::Fireworks,
         Vendor::Anthropic,
         Vendor::Gemini,
+        Vendor::VertexAi,
     ];
 
     /// The config spelling of this vendor.
@@ -100,6 +105,7 @@ impl Vendor {
             Vendor::Fireworks => "fireworks",
             Vendor::Anthropic => "anthropic",
             Vendor::Gemini => "gemini",
+            Vendor::VertexAi => "vertex_ai",
         }
     }
 
@@ -144,6 +150,15 @@ impl Vendor {
                 auth: AuthStyle::GoogApiKey,
                 stream_usage: StreamUsage::Always,
                 ..hosted("https://generativelanguage.googleapis.com/v1beta")
+            },
+            // The base URL follows the region (`https://{region}-aiplatform.googleapis.com/v1`,
+            // derived by the config); the credential is a minted token, not an api_key.
+            Vendor::VertexAi => VendorProfile {
+                dialect: Dialect::VertexAi,
+                default_base_url: None,
+                auth: AuthStyle::Bearer,
+                requires_credential: false,
+                stream_usage: StreamUsage::Always,
             },
         }
     }

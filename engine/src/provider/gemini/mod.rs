@@ -18,6 +18,7 @@ pub mod error;
 pub mod request;
 pub mod response;
 pub mod stream;
+pub mod vertex;
 pub(crate) mod wire;
 
 use std::time::{SystemTime, UNIX_EPOCH};
