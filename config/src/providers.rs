@@ -3,6 +3,8 @@
 //! elsewhere than in its name still gets its name recorded, so a deployment that names it is
 //! not reported again.
 
+mod vertex;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -51,6 +53,9 @@ pub(crate) struct RawProvider {
     /// Settings of the Anthropic dialect; refused for other vendors.
     #[serde(default)]
     pub(crate) anthropic: Option<Spanned<RawAnthropic>>,
+    /// Vertex AI's project, region and service account; only for vendor `vertex_ai`.
+    #[serde(default)]
+    pub(crate) vertex: Option<Spanned<vertex::RawVertex>>,
 }
 
 /// `anthropic:` under a provider of vendor `anthropic`.
@@ -124,7 +129,12 @@ impl Checker<'_> {
             allow_private_network: raw.allow_private_network,
             require_https: mode == Mode::Production,
         };
-        let base_url = match (&raw.base_url, profile.default_base_url) {
+        let vertex_default = match (&raw.vertex, raw.vendor) {
+            (Some(v), Vendor::VertexAi) => Some(vertex::default_base_url(&v.value.region.value)),
+            _ => None,
+        };
+        let default_base_url = profile.default_base_url.or(vertex_default.as_deref());
+        let base_url = match (&raw.base_url, default_base_url) {
             (Some(given), _) => check_base_url(&given.value, policy)
                 .map_err(|why| self.problem(format!("{path}.base_url"), Some(given), why))
                 .ok(),
@@ -150,6 +160,12 @@ impl Checker<'_> {
             }
         };
         let credential = match &raw.api_key {
+            Some(reference) if raw.vendor == Vendor::VertexAi => {
+                let why =
+                    "is not used by vendor vertex_ai: it authenticates with vertex.service_account";
+                self.problem(format!("{path}.api_key"), Some(reference), why);
+                None
+            }
             Some(reference) => self.secret(&format!("{path}.api_key"), reference),
             None if profile.requires_credential => {
                 self.problem(
@@ -175,6 +191,7 @@ impl Checker<'_> {
         );
         let timeouts = self.timeouts(path, raw.timeouts.unwrap_or_default());
         let anthropic = self.anthropic(path, raw.vendor, raw.anthropic);
+        let vertex = self.vertex(path, raw.vendor, &raw.name, raw.vertex, policy);
         let breaker = self.breaker(path, raw.breaker.unwrap_or_default());
         let (retry_budget, backoff) = self.retry(path, raw.retry.unwrap_or_default());
         if self.problems.len() > before {
@@ -190,6 +207,7 @@ impl Checker<'_> {
             max_response_bytes,
             max_event_bytes,
             anthropic,
+            vertex,
             breaker,
             retry_budget,
             backoff,

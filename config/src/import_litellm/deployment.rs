@@ -326,6 +326,8 @@ fn conventional_env(vendor: Vendor) -> Option<&'static str> {
         Vendor::Fireworks => "FIREWORKS_AI_API_KEY",
         Vendor::Anthropic => "ANTHROPIC_API_KEY",
         Vendor::Gemini => "GEMINI_API_KEY",
-        Vendor::OpenaiCompatible | Vendor::Vllm | Vendor::Ollama => return None,
+        Vendor::OpenaiCompatible | Vendor::Vllm | Vendor::Ollama | Vendor::VertexAi => {
+            return None;
+        }
     })
 }

@@ -9,6 +9,7 @@ mod production;
 mod resilience;
 mod rules;
 mod storage;
+mod vertex;
 
 use std::collections::HashMap;
 use std::io::Write;
