@@ -11,6 +11,11 @@
 //!   and `anthropic-version`).
 //! - `POST /v1beta/models/{model}:generateContent` and
 //!   `:streamGenerateContent?alt=sse`: Gemini JSON or SSE (needs `x-goog-api-key`).
+//! - Vertex AI: `POST /v1/projects/{p}/locations/{r}/publishers/google/models/…`
+//!   (Gemini) and `…/publishers/anthropic/models/{m}:rawPredict` /
+//!   `:streamRawPredict` (Claude), with a Bearer token from `POST /token`, which
+//!   verifies a service account's RS256 JWT once [`MockUpstream::vertex_tokens`]
+//!   is called.
 //! - `GET /v1/models`: a list of a few mock model ids.
 //! - anything else: an OpenAI-shaped `404`.
 //!
@@ -43,6 +48,8 @@ mod service;
 mod sse;
 mod state;
 mod tools;
+mod vertex;
+mod vertex_token;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -60,6 +67,7 @@ pub use behaviour::{
 pub use openai_error::MODEL_IDS;
 pub use recorded::RecordedRequest;
 pub use service::{CHAT_PATH, GEMINI_MODELS, MESSAGES_PATH, MODELS_PATH};
+pub use vertex_token::TOKEN_PATH;
 
 use state::Shared;
 
@@ -156,6 +164,24 @@ impl MockUpstream {
     /// `http://ADDR/v1beta`, the base URL of a Gemini (AI Studio) provider.
     pub fn gemini_base_url(&self) -> String {
         format!("http://{}/v1beta", self.addr)
+    }
+
+    /// Turns on the Vertex AI token endpoint (`POST /token`): it verifies JWTs signed by
+    /// the key whose PKCS#1 `RSAPublicKey` DER is `public_key`, and mints tokens that live
+    /// `lifetime` (reported as `expires_in`, whole seconds).
+    pub fn vertex_tokens(&self, public_key: Vec<u8>, lifetime: Duration) {
+        self.shared
+            .set_issuer(vertex_token::Issuer::new(public_key, lifetime));
+    }
+
+    /// Access tokens the token endpoint minted.
+    pub fn tokens_minted(&self) -> u64 {
+        self.shared.tokens_minted()
+    }
+
+    /// `http://ADDR/token`, the `token_uri` of a test service account.
+    pub fn token_uri(&self) -> String {
+        format!("http://{}{TOKEN_PATH}", self.addr)
     }
 
     /// Completion requests (either dialect) whose body named `model`.

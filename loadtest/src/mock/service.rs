@@ -18,7 +18,8 @@ use hyper::body::Incoming;
 use super::openai_error::{error_body, models_body, status_error_body};
 use super::respond::{self, MockBody};
 use super::state::{Route, Shared};
-use super::{Behaviour, RecordedRequest, anthropic, gemini, gemini_wire, openai};
+use super::vertex_token::TOKEN_PATH;
+use super::{Behaviour, RecordedRequest, anthropic, gemini, gemini_wire, openai, vertex};
 
 /// The chat-completions route.
 pub const CHAT_PATH: &str = "/v1/chat/completions";
@@ -38,13 +39,15 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<MockBody>, Infallible> {
     let (parts, body) = req.into_parts();
-    let gemini_call = if parts.method == Method::POST {
-        gemini::model_call(parts.uri.path(), GEMINI_MODELS)
-    } else {
-        None
-    };
+    let post = parts.method == Method::POST;
+    let gemini_call = post
+        .then(|| gemini::model_call(parts.uri.path(), GEMINI_MODELS))
+        .flatten();
+    let vertex_call = post
+        .then(|| vertex::vertex_call(parts.uri.path()))
+        .flatten();
     let route = match (&parts.method, parts.uri.path()) {
-        _ if gemini_call.is_some() => Route::Gemini,
+        _ if gemini_call.is_some() || vertex_call.is_some() => Route::Gemini,
         (&Method::POST, CHAT_PATH) => Route::Chat,
         (&Method::POST, MESSAGES_PATH) => Route::Messages,
         _ => Route::Other,
@@ -65,6 +68,20 @@ pub(crate) async fn handle(
 
     if let Some(call) = gemini_call {
         return Ok(gemini::ai_studio(&shared, &parts, call, &body, resume_seen).await);
+    }
+    if let Some(call) = vertex_call {
+        return Ok(vertex::handle(&shared, &parts, call, &body, resume_seen).await);
+    }
+    if post && parts.uri.path() == TOKEN_PATH {
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        let audience = format!("http://{host}{TOKEN_PATH}");
+        if let Some((status, body)) = shared.grant_token(&audience, &body) {
+            return Ok(respond::json(respond::error_status(status), body));
+        }
     }
     if route == Route::Messages {
         return Ok(anthropic::messages(&shared, &parts, &body, resume_seen).await);

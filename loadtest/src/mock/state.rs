@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::watch;
 
 use super::script::ModelScripts;
+use super::vertex_token::Issuer;
 use super::{Behaviour, MockOptions, RecordedRequest};
 
 /// Which route a request hit, for the counters.
@@ -47,6 +48,8 @@ pub(crate) struct Shared {
     queue: Mutex<VecDeque<Arc<Behaviour>>>,
     models: Mutex<ModelScripts>,
     recorded: Mutex<Vec<RecordedRequest>>,
+    /// The Vertex AI token endpoint, once a test configured one.
+    issuer: Mutex<Option<Issuer>>,
     /// Generation counter bumped by every `resume()`.
     resume: watch::Sender<u64>,
 }
@@ -78,6 +81,7 @@ impl Shared {
             queue: Mutex::new(VecDeque::new()),
             models: Mutex::new(ModelScripts::default()),
             recorded: Mutex::new(Vec::new()),
+            issuer: Mutex::new(None),
             resume: watch::Sender::new(0),
         }
     }
@@ -100,6 +104,28 @@ impl Shared {
             None => true,
             Some(expected) => header == Some(&expected[..]),
         }
+    }
+
+    /// Turns the token endpoint on (replacing any earlier issuer).
+    pub(crate) fn set_issuer(&self, issuer: Issuer) {
+        *lock(&self.issuer) = Some(issuer);
+    }
+
+    /// Tokens the token endpoint minted so far.
+    pub(crate) fn tokens_minted(&self) -> u64 {
+        lock(&self.issuer).as_ref().map_or(0, Issuer::minted)
+    }
+
+    /// Whether an `Authorization` value carries a live token the endpoint minted.
+    pub(crate) fn vertex_token_accepted(&self, header: Option<&[u8]>) -> bool {
+        lock(&self.issuer)
+            .as_ref()
+            .is_some_and(|i| i.accepts(header))
+    }
+
+    /// Answers a token request for `audience`: `None` when no issuer is configured.
+    pub(crate) fn grant_token(&self, audience: &str, form: &[u8]) -> Option<(u16, bytes::Bytes)> {
+        lock(&self.issuer).as_mut().map(|i| i.grant(audience, form))
     }
 
     /// Counts a request on any route.
