@@ -23,3 +23,4 @@ mod shutdown;
 mod spend_audit;
 mod streaming;
 mod upstream_errors;
+mod vertex;
