@@ -119,3 +119,98 @@ impl Issuer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::engine::general_purpose::STANDARD;
+    use ring::rand::SystemRandom;
+    use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+
+    use super::*;
+
+    const AUD: &str = "http://127.0.0.1:1/token";
+
+    /// A key generated now with the `openssl` CLI (no key is committed).
+    fn generate_key() -> RsaKeyPair {
+        let out = std::process::Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+            ])
+            .output()
+            .expect("the openssl CLI generates the test key");
+        assert!(out.status.success());
+        let pem = String::from_utf8(out.stdout).unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        RsaKeyPair::from_pkcs8(&STANDARD.decode(body).unwrap()).unwrap()
+    }
+
+    fn form(key: &RsaKeyPair, claims: &Value) -> String {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let mut sig = vec![0; key.public().modulus_len()];
+        key.sign(
+            &RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            input.as_bytes(),
+            &mut sig,
+        )
+        .unwrap();
+        let jwt = format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig));
+        format!("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={jwt}")
+    }
+
+    fn claims(aud: &str, lifetime: u64) -> Value {
+        json!({"iss": "sa@p.iam.gserviceaccount.com", "scope": SCOPE, "aud": aud,
+               "iat": 1_700_000_000u64, "exp": 1_700_000_000 + lifetime})
+    }
+
+    #[test]
+    fn grants_only_a_well_signed_short_lived_jwt_for_its_audience_and_scope() {
+        let key = generate_key();
+        let mut issuer = Issuer::new(key.public().as_ref().to_vec(), Duration::from_secs(60));
+        let (status, body) = issuer.grant(AUD, form(&key, &claims(AUD, 3600)).as_bytes());
+        assert_eq!(status, 200);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["expires_in"], 60);
+        assert_eq!(v["token_type"], "Bearer");
+        let header = format!("Bearer {}", v["access_token"].as_str().unwrap());
+        assert!(issuer.accepts(Some(header.as_bytes())));
+        assert!(!issuer.accepts(Some(b"Bearer ya29.other")));
+        assert!(!issuer.accepts(None));
+
+        let refused = [
+            form(&key, &claims("http://elsewhere/token", 3600)),
+            form(&key, &claims(AUD, 7200)),
+            form(
+                &key,
+                &json!({"iss": "x", "scope": "other", "aud": AUD, "iat": 1, "exp": 2}),
+            ),
+            form(&key, &claims(AUD, 3600)).replace("jwt-bearer", "client-credentials"),
+            form(&key, &claims(AUD, 3600)).replacen("assertion=ey", "assertion=ex", 1),
+        ];
+        for f in refused {
+            let (status, body) = issuer.grant(AUD, f.as_bytes());
+            assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+        }
+        let other = generate_key();
+        let (status, body) = issuer.grant(AUD, form(&other, &claims(AUD, 3600)).as_bytes());
+        assert_eq!(status, 400);
+        assert!(String::from_utf8_lossy(&body).contains("Invalid JWT Signature."));
+        assert_eq!(issuer.minted(), 1);
+    }
+
+    #[test]
+    fn an_expired_token_is_no_longer_accepted() {
+        let key = generate_key();
+        let mut issuer = Issuer::new(key.public().as_ref().to_vec(), Duration::ZERO);
+        let (status, body) = issuer.grant(AUD, form(&key, &claims(AUD, 3600)).as_bytes());
+        assert_eq!(status, 200);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        let header = format!("Bearer {}", v["access_token"].as_str().unwrap());
+        assert!(!issuer.accepts(Some(header.as_bytes())));
+    }
+}
