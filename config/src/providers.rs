@@ -4,6 +4,7 @@
 //! not reported again.
 
 mod azure;
+mod vertex;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -56,6 +57,9 @@ pub(crate) struct RawProvider {
     /// Settings of Azure OpenAI; refused for other vendors.
     #[serde(default)]
     pub(crate) azure: Option<Spanned<azure::RawAzure>>,
+    /// Vertex AI's project, region and service account; only for vendor `vertex_ai`.
+    #[serde(default)]
+    pub(crate) vertex: Option<Spanned<vertex::RawVertex>>,
 }
 
 /// `anthropic:` under a provider of vendor `anthropic`.
@@ -129,7 +133,12 @@ impl Checker<'_> {
             allow_private_network: raw.allow_private_network,
             require_https: mode == Mode::Production,
         };
-        let base_url = match (&raw.base_url, profile.default_base_url) {
+        let vertex_default = match (&raw.vertex, raw.vendor) {
+            (Some(v), Vendor::VertexAi) => Some(vertex::default_base_url(&v.value.region.value)),
+            _ => None,
+        };
+        let default_base_url = profile.default_base_url.or(vertex_default.as_deref());
+        let base_url = match (&raw.base_url, default_base_url) {
             (Some(given), _) => check_base_url(&given.value, policy)
                 .map_err(|why| self.problem(format!("{path}.base_url"), Some(given), why))
                 .ok(),
@@ -155,6 +164,12 @@ impl Checker<'_> {
             }
         };
         let credential = match &raw.api_key {
+            Some(reference) if raw.vendor == Vendor::VertexAi => {
+                let why =
+                    "is not used by vendor vertex_ai: it authenticates with vertex.service_account";
+                self.problem(format!("{path}.api_key"), Some(reference), why);
+                None
+            }
             Some(reference) => self.secret(&format!("{path}.api_key"), reference),
             None if profile.requires_credential => {
                 self.problem(
@@ -187,6 +202,7 @@ impl Checker<'_> {
             raw.api_key.is_some(),
             &raw.name,
         );
+        let vertex = self.vertex(path, raw.vendor, &raw.name, raw.vertex, policy);
         let breaker = self.breaker(path, raw.breaker.unwrap_or_default());
         let (retry_budget, backoff) = self.retry(path, raw.retry.unwrap_or_default());
         if self.problems.len() > before {
@@ -203,6 +219,7 @@ impl Checker<'_> {
             max_event_bytes,
             anthropic,
             azure,
+            vertex,
             breaker,
             retry_budget,
             backoff,

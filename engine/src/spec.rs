@@ -41,6 +41,8 @@ pub struct ProviderSpec {
     pub anthropic: AnthropicSpec,
     /// Settings only Azure OpenAI reads; defaults for every other vendor.
     pub azure: AzureSpec,
+    /// Vertex AI's project, region and service account; `Some` only for vendor `vertex_ai`.
+    pub vertex: Option<VertexSpec>,
     /// When a deployment of this provider stops taking traffic, and for how long.
     pub breaker: BreakerSpec,
     /// How many retries this provider's failures may cause, over the requests it served.
@@ -95,6 +97,26 @@ impl Default for AzureSpec {
     }
 }
 
+/// Where a Vertex AI provider's models live and whose credentials call them.
+#[derive(Debug, Clone)]
+pub struct VertexSpec {
+    /// The Google Cloud project id (a path-safe token, checked by the config).
+    pub project: String,
+    /// The region, e.g. `us-central1` (a host-safe token, checked by the config).
+    pub region: String,
+    pub service_account: ServiceAccount,
+}
+
+/// The parts of a service-account key file the gateway uses to mint access tokens.
+#[derive(Debug, Clone)]
+pub struct ServiceAccount {
+    pub client_email: String,
+    /// The PKCS#8 PEM private key; redacted in `Debug`, never logged.
+    pub private_key: SecretString,
+    /// Where tokens are minted (`token_uri`); egress rules apply to it as to `base_url`.
+    pub token_uri: Url,
+}
+
 impl ProviderSpec {
     pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
     pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
@@ -112,6 +134,7 @@ impl ProviderSpec {
             max_event_bytes: Self::DEFAULT_MAX_EVENT_BYTES,
             anthropic: AnthropicSpec::default(),
             azure: AzureSpec::default(),
+            vertex: None,
             breaker: BreakerSpec::default(),
             retry_budget: RetryBudgetSpec::default(),
             backoff: BackoffSpec::default(),
@@ -125,6 +148,11 @@ impl ProviderSpec {
 
     pub fn azure(mut self, azure: AzureSpec) -> Self {
         self.azure = azure;
+        self
+    }
+
+    pub fn vertex(mut self, vertex: VertexSpec) -> Self {
+        self.vertex = Some(vertex);
         self
     }
 

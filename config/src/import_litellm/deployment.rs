@@ -309,6 +309,7 @@ fn vendor_of(prefix: &str) -> Option<Vendor> {
         "openrouter" => Vendor::Openrouter,
         "fireworks_ai" => Vendor::Fireworks,
         "anthropic" => Vendor::Anthropic,
+        "gemini" => Vendor::Gemini,
         _ => return None,
     })
 }
@@ -325,6 +326,9 @@ fn conventional_env(vendor: Vendor) -> Option<&'static str> {
         Vendor::Fireworks => "FIREWORKS_AI_API_KEY",
         Vendor::Anthropic => "ANTHROPIC_API_KEY",
         Vendor::Azure => "AZURE_API_KEY",
-        Vendor::OpenaiCompatible | Vendor::Vllm | Vendor::Ollama => return None,
+        Vendor::Gemini => "GEMINI_API_KEY",
+        Vendor::OpenaiCompatible | Vendor::Vllm | Vendor::Ollama | Vendor::VertexAi => {
+            return None;
+        }
     })
 }

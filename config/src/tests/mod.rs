@@ -5,10 +5,12 @@
 
 mod anthropic;
 mod azure;
+mod gemini;
 mod production;
 mod resilience;
 mod rules;
 mod storage;
+mod vertex;
 
 use std::collections::HashMap;
 use std::io::Write;

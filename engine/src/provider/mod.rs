@@ -18,6 +18,7 @@
 pub mod anthropic;
 mod azure;
 mod embeddings;
+pub mod gemini;
 pub mod openai;
 mod vendor;
 
@@ -124,5 +125,7 @@ pub(crate) fn adapter_for(spec: &ProviderSpec) -> Result<Arc<dyn ProviderAdapter
     match spec.vendor.profile().dialect {
         Dialect::OpenAi => Ok(Arc::new(openai::OpenAiAdapter::new(spec)?)),
         Dialect::Anthropic => Ok(Arc::new(anthropic::AnthropicAdapter::new(spec)?)),
+        Dialect::Gemini => Ok(Arc::new(gemini::GeminiAdapter::new(spec)?)),
+        Dialect::VertexAi => Ok(Arc::new(gemini::vertex::VertexAdapter::new(spec)?)),
     }
 }

@@ -11,6 +11,8 @@ pub enum AuthStyle {
     ApiKeyHeader,
     /// `x-api-key: <credential>` (Anthropic style).
     XApiKey,
+    /// `x-goog-api-key: <credential>` (Google AI Studio; never the `key=` URL parameter).
+    GoogApiKey,
 }
 
 /// The wire dialect a vendor speaks: which adapter folder serves it.
@@ -20,6 +22,10 @@ pub enum Dialect {
     OpenAi,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Google's `generateContent` (Gemini on AI Studio).
+    Gemini,
+    /// Vertex AI: Gemini's wire format, and Claude through Anthropic's, at project paths.
+    VertexAi,
 }
 
 /// How a vendor's endpoint URLs are formed from the configured base URL.
@@ -74,11 +80,15 @@ pub enum Vendor {
     /// Azure OpenAI: the OpenAI dialect on deployment URLs with an `api-version`, the
     /// `api-key` header (or an Entra ID bearer token).
     Azure,
+    /// Google AI Studio's Gemini API (`generateContent`).
+    Gemini,
+    /// Google Cloud Vertex AI (Gemini, and Claude on Vertex), with a service account.
+    VertexAi,
 }
 
 impl Vendor {
     /// Every vendor, for docs and error messages.
-    pub const ALL: [Vendor; 12] = [
+    pub const ALL: [Vendor; 14] = [
         Vendor::Openai,
         Vendor::OpenaiCompatible,
         Vendor::Vllm,
@@ -91,6 +101,8 @@ impl Vendor {
         Vendor::Fireworks,
         Vendor::Anthropic,
         Vendor::Azure,
+        Vendor::Gemini,
+        Vendor::VertexAi,
     ];
 
     /// The config spelling of this vendor.
@@ -108,6 +120,8 @@ impl Vendor {
             Vendor::Fireworks => "fireworks",
             Vendor::Anthropic => "anthropic",
             Vendor::Azure => "azure",
+            Vendor::Gemini => "gemini",
+            Vendor::VertexAi => "vertex_ai",
         }
     }
 
@@ -158,6 +172,22 @@ impl Vendor {
                 requires_credential: false,
                 stream_usage: StreamUsage::OnRequest,
                 paths: Paths::AzureDeployments,
+            },
+            Vendor::Gemini => VendorProfile {
+                dialect: Dialect::Gemini,
+                auth: AuthStyle::GoogApiKey,
+                stream_usage: StreamUsage::Always,
+                ..hosted("https://generativelanguage.googleapis.com/v1beta")
+            },
+            // The base URL follows the region (`https://{region}-aiplatform.googleapis.com/v1`,
+            // derived by the config); the credential is a minted token, not an api_key.
+            Vendor::VertexAi => VendorProfile {
+                dialect: Dialect::VertexAi,
+                default_base_url: None,
+                auth: AuthStyle::Bearer,
+                requires_credential: false,
+                stream_usage: StreamUsage::Always,
+                paths: Paths::Plain,
             },
         }
     }

@@ -46,9 +46,11 @@ pub(crate) fn error_message(body: &[u8], credential: Option<&str>) -> String {
 
 fn looks_like_key(word: &str) -> bool {
     let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-    ["sk-", "sk_", "pk-", "key-", "AKIA", "AIza", "Bearer"]
-        .iter()
-        .any(|p| w.starts_with(p))
+    [
+        "sk-", "sk_", "pk-", "key-", "AKIA", "AIza", "ya29.", "Bearer",
+    ]
+    .iter()
+    .any(|p| w.starts_with(p))
         && w.len() >= 12
 }
 

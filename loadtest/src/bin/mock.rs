@@ -1,5 +1,5 @@
-//! `portcullis-mock`: the mock upstream (OpenAI chat completions and
-//! Anthropic messages) as a standalone server, for benchmarks and manual
+//! `portcullis-mock`: the mock upstream (OpenAI chat completions, Anthropic
+//! messages and Gemini generateContent) as a standalone server, for benchmarks and manual
 //! testing.
 //!
 //! Recording is off (a long benchmark would otherwise grow memory without
@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::Parser;
 use portcullis_loadtest::{Behaviour, MockOptions, MockUpstream};
 
-/// Mock OpenAI-compatible and Anthropic upstream.
+/// Mock OpenAI-compatible, Anthropic and Gemini upstream.
 #[derive(Debug, Parser)]
 #[command(name = "portcullis-mock", version)]
 struct Args {

@@ -48,6 +48,16 @@ pub(crate) async fn messages(
         );
         return respond::json(StatusCode::BAD_REQUEST, body);
     }
+    answer(shared, body, resume_seen).await
+}
+
+/// Answers an authenticated Messages body (also Claude on Vertex AI, whose path names the
+/// model and whose caller checked the credential).
+pub(crate) async fn answer(
+    shared: &Arc<Shared>,
+    body: &[u8],
+    resume_seen: u64,
+) -> Response<MockBody> {
     let req = match MessagesRequest::parse(body) {
         Ok(req) => req,
         Err(message) => {

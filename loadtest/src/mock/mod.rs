@@ -9,6 +9,13 @@
 //! - `POST /v1/chat/completions`: OpenAI JSON or SSE completions.
 //! - `POST /v1/messages`: Anthropic Messages JSON or SSE (needs `x-api-key`
 //!   and `anthropic-version`).
+//! - `POST /v1beta/models/{model}:generateContent` and
+//!   `:streamGenerateContent?alt=sse`: Gemini JSON or SSE (needs `x-goog-api-key`).
+//! - Vertex AI: `POST /v1/projects/{p}/locations/{r}/publishers/google/models/…`
+//!   (Gemini) and `…/publishers/anthropic/models/{m}:rawPredict` /
+//!   `:streamRawPredict` (Claude), with a Bearer token from `POST /token`, which
+//!   verifies a service account's RS256 JWT once [`MockUpstream::vertex_tokens`]
+//!   is called.
 //! - `GET /v1/models`: a list of a few mock model ids.
 //! - anything else: an OpenAI-shaped `404`.
 //!
@@ -29,6 +36,9 @@ mod azure;
 mod behaviour;
 mod builder;
 mod embeddings;
+mod gemini;
+mod gemini_stream;
+mod gemini_wire;
 mod openai;
 mod openai_error;
 mod openai_stream;
@@ -40,6 +50,8 @@ mod service;
 mod sse;
 mod state;
 mod tools;
+mod vertex;
+mod vertex_token;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -58,7 +70,8 @@ pub use behaviour::{
 pub use embeddings::{DEFAULT_EMBEDDING_DIMENSIONS, Input as EmbeddingInput, mock_embedding};
 pub use openai_error::MODEL_IDS;
 pub use recorded::RecordedRequest;
-pub use service::{CHAT_PATH, EMBEDDINGS_PATH, MESSAGES_PATH, MODELS_PATH};
+pub use service::{CHAT_PATH, EMBEDDINGS_PATH, GEMINI_MODELS, MESSAGES_PATH, MODELS_PATH};
+pub use vertex_token::TOKEN_PATH;
 
 use state::Shared;
 
@@ -75,7 +88,9 @@ pub struct MockOptions {
     /// If set, OpenAI-side requests whose `Authorization` is not
     /// `Bearer <key>` get an OpenAI-shaped `401`, and `/v1/messages`
     /// requests whose `x-api-key` is not `<key>` an Anthropic
-    /// `authentication_error`. (A missing `x-api-key` is refused either way.)
+    /// `authentication_error`, and Gemini requests whose `x-goog-api-key` is
+    /// not `<key>` Google's `API_KEY_INVALID` 400. (A missing `x-api-key` or
+    /// `x-goog-api-key` is refused either way.)
     pub expect_api_key: Option<String>,
 }
 
@@ -148,6 +163,34 @@ impl MockUpstream {
     /// `POST /v1/messages` requests received.
     pub fn messages_count(&self) -> u64 {
         self.shared.messages()
+    }
+
+    /// Gemini `generateContent` / `streamGenerateContent` requests received.
+    pub fn gemini_count(&self) -> u64 {
+        self.shared.gemini()
+    }
+
+    /// `http://ADDR/v1beta`, the base URL of a Gemini (AI Studio) provider.
+    pub fn gemini_base_url(&self) -> String {
+        format!("http://{}/v1beta", self.addr)
+    }
+
+    /// Turns on the Vertex AI token endpoint (`POST /token`): it verifies JWTs signed by
+    /// the key whose PKCS#1 `RSAPublicKey` DER is `public_key`, and mints tokens that live
+    /// `lifetime` (reported as `expires_in`, whole seconds).
+    pub fn vertex_tokens(&self, public_key: Vec<u8>, lifetime: Duration) {
+        self.shared
+            .set_issuer(vertex_token::Issuer::new(public_key, lifetime));
+    }
+
+    /// Access tokens the token endpoint minted.
+    pub fn tokens_minted(&self) -> u64 {
+        self.shared.tokens_minted()
+    }
+
+    /// `http://ADDR/token`, the `token_uri` of a test service account.
+    pub fn token_uri(&self) -> String {
+        format!("http://{}{TOKEN_PATH}", self.addr)
     }
 
     /// Completion requests (either dialect) whose body named `model`.

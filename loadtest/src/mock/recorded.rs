@@ -12,8 +12,8 @@ pub struct RecordedRequest {
     pub method: String,
     /// Request path without the query, e.g. `/v1/chat/completions`.
     pub path: String,
-    /// The query string, if any, e.g. `api-version=2024-10-21`.
-    pub query: Option<String>,
+    /// The query string without `?` (empty when there is none), e.g. `alt=sse`.
+    pub query: String,
     /// Headers in arrival order; names are lower-case.
     pub headers: Vec<(String, String)>,
     /// The full request body.
@@ -53,7 +53,7 @@ mod tests {
         let r = RecordedRequest {
             method: "POST".into(),
             path: "/v1/chat/completions".into(),
-            query: None,
+            query: String::new(),
             headers: vec![("authorization".into(), "Bearer k".into())],
             body: Bytes::from_static(br#"{"model":"m"}"#),
         };

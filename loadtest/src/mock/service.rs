@@ -1,6 +1,7 @@
 //! Request handling for the mock upstream: count, read, record, route, check
 //! the dialect's credential, then hand over to the dialect
-//! ([`super::openai`], [`super::embeddings`], [`super::anthropic`], [`super::azure`]).
+//! ([`super::openai`], [`super::embeddings`], [`super::anthropic`], [`super::azure`],
+//! [`super::gemini`]).
 //!
 //! [`fault`] is the precedence both dialects share before success:
 //! latency, then a redirect, then a scripted error.
@@ -18,7 +19,10 @@ use hyper::body::Incoming;
 use super::openai_error::{error_body, models_body, status_error_body};
 use super::respond::{self, MockBody};
 use super::state::{Route, Shared};
-use super::{Behaviour, RecordedRequest, anthropic, azure, embeddings, openai};
+use super::vertex_token::TOKEN_PATH;
+use super::{
+    Behaviour, RecordedRequest, anthropic, azure, embeddings, gemini, gemini_wire, openai, vertex,
+};
 
 /// The chat-completions route.
 pub const CHAT_PATH: &str = "/v1/chat/completions";
@@ -28,6 +32,9 @@ pub const EMBEDDINGS_PATH: &str = "/v1/embeddings";
 pub const MESSAGES_PATH: &str = "/v1/messages";
 /// The model-list route.
 pub const MODELS_PATH: &str = "/v1/models";
+/// AI Studio's model collection: `{GEMINI_MODELS}{model}:generateContent` and
+/// `:streamGenerateContent?alt=sse`.
+pub const GEMINI_MODELS: &str = "/v1beta/models/";
 /// Largest request body the mock reads.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
@@ -37,11 +44,16 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<MockBody>, Infallible> {
     let (parts, body) = req.into_parts();
-    let azure = match parts.method {
-        Method::POST => azure::route(parts.uri.path()),
-        _ => None,
-    };
+    let post = parts.method == Method::POST;
+    let azure = post.then(|| azure::route(parts.uri.path())).flatten();
+    let gemini_call = post
+        .then(|| gemini::model_call(parts.uri.path(), GEMINI_MODELS))
+        .flatten();
+    let vertex_call = post
+        .then(|| vertex::vertex_call(parts.uri.path()))
+        .flatten();
     let route = azure.unwrap_or(match (&parts.method, parts.uri.path()) {
+        _ if gemini_call.is_some() || vertex_call.is_some() => Route::Gemini,
         (&Method::POST, CHAT_PATH) => Route::Chat,
         (&Method::POST, EMBEDDINGS_PATH) => Route::Embeddings,
         (&Method::POST, MESSAGES_PATH) => Route::Messages,
@@ -61,6 +73,23 @@ pub(crate) async fn handle(
         shared.push_record(record(&parts, body.clone()));
     }
 
+    if let Some(call) = gemini_call {
+        return Ok(gemini::ai_studio(&shared, &parts, call, &body, resume_seen).await);
+    }
+    if let Some(call) = vertex_call {
+        return Ok(vertex::handle(&shared, &parts, call, &body, resume_seen).await);
+    }
+    if post && parts.uri.path() == TOKEN_PATH {
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        let audience = format!("http://{host}{TOKEN_PATH}");
+        if let Some((status, body)) = shared.grant_token(&audience, &body) {
+            return Ok(respond::json(respond::error_status(status), body));
+        }
+    }
     if route == Route::Messages {
         return Ok(anthropic::messages(&shared, &parts, &body, resume_seen).await);
     }
@@ -99,6 +128,12 @@ fn unreadable(route: Route, too_large: bool) -> Response<MockBody> {
     } else {
         (StatusCode::BAD_REQUEST, "Could not read the request body.")
     };
+    if route == Route::Gemini {
+        return respond::json(
+            status,
+            gemini_wire::error_body(status.as_u16(), message, None),
+        );
+    }
     let body = if route == Route::Messages {
         let kind = if too_large {
             "request_too_large"
@@ -139,7 +174,7 @@ fn record(parts: &Parts, body: Bytes) -> RecordedRequest {
     RecordedRequest {
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),
-        query: parts.uri.query().map(str::to_owned),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
         headers: parts
             .headers
             .iter()

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::watch;
 
 use super::script::ModelScripts;
+use super::vertex_token::Issuer;
 use super::{Behaviour, MockOptions, RecordedRequest};
 
 /// Which route a request hit, for the counters.
@@ -23,6 +24,8 @@ pub(crate) enum Route {
     Messages,
     /// `POST /v1/embeddings` (or Azure's deployment path).
     Embeddings,
+    /// A Gemini `generateContent` / `streamGenerateContent` call.
+    Gemini,
     /// Anything else.
     Other,
 }
@@ -40,6 +43,7 @@ pub(crate) struct Shared {
     chat: AtomicU64,
     messages: AtomicU64,
     embeddings: AtomicU64,
+    gemini: AtomicU64,
     chunks: AtomicU64,
     ids: AtomicU64,
     /// Set once anything is scripted, so unscripted runs skip the locks.
@@ -47,6 +51,8 @@ pub(crate) struct Shared {
     queue: Mutex<VecDeque<Arc<Behaviour>>>,
     models: Mutex<ModelScripts>,
     recorded: Mutex<Vec<RecordedRequest>>,
+    /// The Vertex AI token endpoint, once a test configured one.
+    issuer: Mutex<Option<Issuer>>,
     /// Generation counter bumped by every `resume()`.
     resume: watch::Sender<u64>,
     /// Requests answered by a behaviour with a `fail_percent`.
@@ -74,12 +80,14 @@ impl Shared {
             chat: AtomicU64::new(0),
             messages: AtomicU64::new(0),
             embeddings: AtomicU64::new(0),
+            gemini: AtomicU64::new(0),
             chunks: AtomicU64::new(0),
             ids: AtomicU64::new(0),
             scripted: AtomicBool::new(false),
             queue: Mutex::new(VecDeque::new()),
             models: Mutex::new(ModelScripts::default()),
             recorded: Mutex::new(Vec::new()),
+            issuer: Mutex::new(None),
             resume: watch::Sender::new(0),
             partial: AtomicU64::new(0),
         }
@@ -105,6 +113,28 @@ impl Shared {
         }
     }
 
+    /// Turns the token endpoint on (replacing any earlier issuer).
+    pub(crate) fn set_issuer(&self, issuer: Issuer) {
+        *lock(&self.issuer) = Some(issuer);
+    }
+
+    /// Tokens the token endpoint minted so far.
+    pub(crate) fn tokens_minted(&self) -> u64 {
+        lock(&self.issuer).as_ref().map_or(0, Issuer::minted)
+    }
+
+    /// Whether an `Authorization` value carries a live token the endpoint minted.
+    pub(crate) fn vertex_token_accepted(&self, header: Option<&[u8]>) -> bool {
+        lock(&self.issuer)
+            .as_ref()
+            .is_some_and(|i| i.accepts(header))
+    }
+
+    /// Answers a token request for `audience`: `None` when no issuer is configured.
+    pub(crate) fn grant_token(&self, audience: &str, form: &[u8]) -> Option<(u16, bytes::Bytes)> {
+        lock(&self.issuer).as_mut().map(|i| i.grant(audience, form))
+    }
+
     /// Counts a request on any route.
     pub(crate) fn count(&self, route: Route) {
         self.total.fetch_add(1, Ordering::Relaxed);
@@ -112,6 +142,7 @@ impl Shared {
             Route::Chat => self.chat.fetch_add(1, Ordering::Relaxed),
             Route::Messages => self.messages.fetch_add(1, Ordering::Relaxed),
             Route::Embeddings => self.embeddings.fetch_add(1, Ordering::Relaxed),
+            Route::Gemini => self.gemini.fetch_add(1, Ordering::Relaxed),
             Route::Other => 0,
         };
     }
@@ -122,6 +153,10 @@ impl Shared {
 
     pub(crate) fn embeddings(&self) -> u64 {
         self.embeddings.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn gemini(&self) -> u64 {
+        self.gemini.load(Ordering::Relaxed)
     }
 
     pub(crate) fn total(&self) -> u64 {
@@ -160,6 +195,7 @@ impl Shared {
         self.chat.store(0, Ordering::Relaxed);
         self.messages.store(0, Ordering::Relaxed);
         self.embeddings.store(0, Ordering::Relaxed);
+        self.gemini.store(0, Ordering::Relaxed);
         self.chunks.store(0, Ordering::Relaxed);
         lock(&self.models).clear_counts();
     }

@@ -19,7 +19,7 @@
 //! [`Usage`]: crate::usage::Usage
 
 pub mod error;
-mod relay;
+pub(crate) mod relay;
 pub mod request;
 pub mod response;
 pub(crate) mod sse;

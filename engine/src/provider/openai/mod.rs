@@ -108,6 +108,7 @@ pub(crate) fn auth_header(
         AuthStyle::Bearer => (header::AUTHORIZATION, format!("Bearer {secret}")),
         AuthStyle::ApiKeyHeader => (HeaderName::from_static("api-key"), secret.to_owned()),
         AuthStyle::XApiKey => (HeaderName::from_static("x-api-key"), secret.to_owned()),
+        AuthStyle::GoogApiKey => (HeaderName::from_static("x-goog-api-key"), secret.to_owned()),
     };
     let mut value = HeaderValue::from_str(&value)
         .map_err(|_| EngineError::Internal("provider credential is not a valid header value"))?;

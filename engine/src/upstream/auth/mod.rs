@@ -9,12 +9,15 @@
 //! timeouts and redirect refusal apply to it too. Whatever it holds (keys, minted tokens)
 //! never reaches a log line, a metric or an error message.
 
+mod google;
+
 use std::fmt::Debug;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use reqwest::Client;
 
+use crate::clock::SystemClock;
 use crate::error::{EngineError, UpstreamError};
 use crate::provider::UpstreamRequest;
 use crate::spec::ProviderSpec;
@@ -35,6 +38,11 @@ pub trait Authorize: Send + Sync + Debug {
 pub(crate) fn authorizer_for(
     spec: &ProviderSpec,
 ) -> Result<Option<Arc<dyn Authorize>>, EngineError> {
-    let _ = spec;
-    Ok(None)
+    match &spec.vertex {
+        Some(vertex) => Ok(Some(Arc::new(google::ServiceAccountAuth::new(
+            &vertex.service_account,
+            SystemClock::shared(),
+        )?))),
+        None => Ok(None),
+    }
 }
