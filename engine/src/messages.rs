@@ -1,10 +1,12 @@
-//! One Anthropic Messages request, start to finish: the ingress's flow beside [`crate::chat`].
+//! One Anthropic Messages request, start to finish: the ingress's flow beside [`crate::chat`],
+//! through the same retry/fallback loop ([`run`]).
 //!
-//! The deployment is leased first, because where the request goes decides its path: a
-//! provider that speaks the Messages API natively ([`NativeMessages`]) gets the validated
-//! Messages body as is (the gateway's credential, the deployment's model) and its answer is
-//! relayed unchanged but for error events; any other provider gets the canonical chat
-//! request through the ordinary [`attempt`], and the api translates the OpenAI answer back.
+//! Where each attempt goes decides its path: a provider that speaks the Messages API natively
+//! ([`NativeMessages`]) gets the validated Messages body as is (the gateway's credential, the
+//! deployment's model) and its answer is relayed unchanged but for error events; any other
+//! provider gets the canonical chat request through the ordinary chat [`attempt`], and the
+//! api translates the OpenAI answer back. A retry or fallback may land on a provider of the
+//! other kind; each attempt picks its path from its own lease.
 //!
 //! [`NativeMessages`]: crate::provider::NativeMessages
 
@@ -12,7 +14,7 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
-use crate::dispatch::{ChatReply, attempt, failed};
+use crate::dispatch::{Call, ChatReply, attempt, failed, first_event, run};
 use crate::error::EngineError;
 use crate::request::ChatRequest;
 use crate::routing::{Lease, Outcome, Router};
@@ -29,30 +31,57 @@ pub enum MessagesReply {
     Canonical(ChatReply),
 }
 
-/// Serves one Messages request. `body` is the client's validated Messages body; `chat` the
-/// canonical request built from it (it carries the model, the stream flag and the checks).
+/// Serves one Messages request for a caller whose key `allows` the named model groups: retried
+/// and failed over like a chat completion. `body` is the client's validated Messages body;
+/// `chat` the canonical request built from it (it carries the model, the stream flag and the
+/// checks).
 pub async fn messages(
     router: &Router,
     clients: &UpstreamClients,
     body: &Map<String, Value>,
     chat: &ChatRequest,
+    allows: &dyn Fn(&str) -> bool,
 ) -> Result<MessagesReply, EngineError> {
-    let lease = router.acquire(chat.model())?;
-    let native = clients
-        .provider(lease.provider)
-        .is_some_and(|p| p.adapter.native_messages().is_some());
-    if native {
-        native_attempt(router, clients, body, chat.is_stream(), lease)
-            .await
-            .map(MessagesReply::Native)
-    } else {
-        attempt(router, clients, chat, lease)
-            .await
-            .map(MessagesReply::Canonical)
+    run(router, clients, &MessagesCall { body, chat }, allows).await
+}
+
+/// One Messages request as the loop sees it.
+struct MessagesCall<'a> {
+    body: &'a Map<String, Value>,
+    chat: &'a ChatRequest,
+}
+
+impl Call for MessagesCall<'_> {
+    type Reply = MessagesReply;
+
+    fn model(&self) -> &str {
+        self.chat.model()
+    }
+
+    async fn attempt(
+        &self,
+        router: &Router,
+        clients: &UpstreamClients,
+        lease: Lease,
+    ) -> Result<MessagesReply, EngineError> {
+        let native = clients
+            .provider(lease.provider)
+            .is_some_and(|p| p.adapter.native_messages().is_some());
+        if native {
+            native_attempt(router, clients, self.body, self.chat.is_stream(), lease)
+                .await
+                .map(MessagesReply::Native)
+        } else {
+            attempt(router, clients, self.chat, lease)
+                .await
+                .map(MessagesReply::Canonical)
+        }
     }
 }
 
-/// One attempt on a provider that speaks the Messages API. Reports the outcome exactly once.
+/// One attempt on a provider that speaks the Messages API. Reports the outcome exactly once;
+/// like a chat attempt, it honours the deployment's timeouts and returns a stream only once
+/// its first event arrived.
 async fn native_attempt(
     router: &Router,
     clients: &UpstreamClients,
@@ -68,20 +97,29 @@ async fn native_attempt(
         return Err(EngineError::Internal("lease names an unknown provider"));
     };
     let upstream_request = native.messages_request(body, &lease.upstream_model);
+    let timeouts = provider.spec.timeouts;
+    let first_byte = lease.first_byte_timeout.unwrap_or(timeouts.first_byte);
+    let total = lease.total_timeout.unwrap_or(timeouts.total);
     let sent = Instant::now();
-    let response = match clients.send(lease.provider, upstream_request, stream).await {
+    let response = match clients
+        .send_within(lease.provider, upstream_request, stream, first_byte, total)
+        .await
+    {
         Ok(response) => response,
         Err(e) => return Err(failed(router, &lease, e)),
     };
     if stream {
         let relay = native.messages_stream(provider.spec.max_event_bytes);
-        return Ok(ChatReply::Stream(RelayStream::new(
+        let stream = RelayStream::new(
             Box::pin(response.bytes_stream()),
             relay,
             router.clone(),
             lease,
             sent,
-        )));
+        );
+        return first_event(stream, sent + first_byte)
+            .await
+            .map(ChatReply::Stream);
     }
     let bytes = match clients.read_body(lease.provider, response).await {
         Ok(bytes) => bytes,

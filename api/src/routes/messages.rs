@@ -87,7 +87,12 @@ async fn serve(
             parse(body, depth).map_err(|e| EngineError::from(e).into())
         })
         .await?;
-    let reply = portcullis_engine::messages(&state.router, clients, &call.body, &call.chat).await?;
+    // A fallback group is reached only if the key may use it too.
+    let models = edge.models();
+    let allows = |model: &str| models.allows(model);
+    let reply =
+        portcullis_engine::messages(&state.router, clients, &call.body, &call.chat, &allows)
+            .await?;
     match reply {
         MessagesReply::Native(ChatReply::Json {
             body,

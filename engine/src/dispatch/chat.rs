@@ -120,27 +120,16 @@ pub(crate) async fn attempt(
         let translator = provider
             .adapter
             .stream_translator(request, provider.spec.max_event_bytes);
-        let mut stream = RelayStream::new(
+        let stream = RelayStream::new(
             Box::pin(response.bytes_stream()),
             translator,
             router.clone(),
             lease,
             sent,
         );
-        let deadline = tokio::time::Instant::from_std(sent + first_byte);
-        return match tokio::time::timeout_at(deadline, stream.next()).await {
-            Err(_) => {
-                stream.abandon(UpstreamError::Timeout);
-                Err(UpstreamError::Timeout.into())
-            }
-            // The relay reported the failure when it yielded it.
-            Ok(Some(Err(e))) => Err(e.into()),
-            Ok(Some(Ok(first))) => {
-                stream.unread(first);
-                Ok(ChatReply::Stream(stream))
-            }
-            Ok(None) => Ok(ChatReply::Stream(stream)),
-        };
+        return first_event(stream, sent + first_byte)
+            .await
+            .map(ChatReply::Stream);
     }
     let body = match clients.read_body(lease.provider, response).await {
         Ok(body) => body,
@@ -164,4 +153,26 @@ pub(crate) async fn attempt(
         upstream,
         lease,
     })
+}
+
+/// Waits (until `deadline`) for a stream's first translated event, so that a stream failing
+/// before it is a failed attempt like any other (retried, failed over, or a plain HTTP error)
+/// and a `200` is sent only once something is there to follow it.
+pub(crate) async fn first_event(
+    mut stream: RelayStream,
+    deadline: Instant,
+) -> Result<RelayStream, EngineError> {
+    match tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), stream.next()).await {
+        Err(_) => {
+            stream.abandon(UpstreamError::Timeout);
+            Err(UpstreamError::Timeout.into())
+        }
+        // The relay reported the failure when it yielded it.
+        Ok(Some(Err(e))) => Err(e.into()),
+        Ok(Some(Ok(first))) => {
+            stream.unread(first);
+            Ok(stream)
+        }
+        Ok(None) => Ok(stream),
+    }
 }

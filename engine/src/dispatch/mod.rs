@@ -16,8 +16,8 @@ mod embeddings;
 
 use std::time::{Duration, Instant};
 
-pub(crate) use chat::attempt;
 pub use chat::{ChatReply, chat, chat_as};
+pub(crate) use chat::{attempt, first_event};
 pub use embeddings::{EmbeddingsReply, embeddings_as};
 
 use crate::error::{EngineError, UpstreamError};
