@@ -38,6 +38,8 @@ pub(crate) struct Governance {
     pub(crate) policy: LimitsPolicy,
     /// By model group: the dearest price among its deployments (the reservation's worst case).
     pub(crate) prices: HashMap<Arc<str>, Price>,
+    /// By model group (and alias): the prompt estimator for the families it routes to.
+    estimators: HashMap<Arc<str>, cost::Estimator>,
     /// The shared limiter's actor thread, stopped with the gateway.
     arbiter: Option<Arbiter>,
     /// The durable spend log, which budget counters are reconciled from.
@@ -80,6 +82,7 @@ impl Governance {
             limiter,
             policy: limits.policy.clone(),
             prices: group_prices(&config.gateway, &config.catalogue),
+            estimators: group_estimators(&config.gateway),
             arbiter,
             spend,
             reconciled: Mutex::new(HashMap::new()),
@@ -169,7 +172,12 @@ pub(crate) async fn admit(
     if !policy.applies_to(key, chat.model()) {
         return Ok(None);
     }
-    let prompt_tokens = cost::estimate_chat_prompt_tokens(chat.body());
+    let prompt_tokens = governance
+        .estimators
+        .get(chat.model())
+        .copied()
+        .unwrap_or_else(cost::Estimator::unknown)
+        .chat_prompt_tokens(chat.body());
     let price = governance.prices.get(chat.model());
     let plan = policy
         .plan(&PlanInput {
@@ -335,6 +343,30 @@ fn group_prices(
         }
     }
     prices
+}
+
+/// Each group's estimator, for every upstream model its deployments and its fallback groups'
+/// deployments name: a request is reserved for the family that estimates highest.
+fn group_estimators(spec: &portcullis_engine::GatewaySpec) -> HashMap<Arc<str>, cost::Estimator> {
+    let by_name: HashMap<&str, &portcullis_engine::ModelGroupSpec> =
+        spec.groups.iter().map(|g| (&*g.name, g)).collect();
+    let mut estimators = HashMap::new();
+    for group in &spec.groups {
+        let fallbacks = group
+            .fallbacks
+            .iter()
+            .chain(&group.context_window_fallbacks)
+            .chain(&group.content_policy_fallbacks)
+            .filter_map(|name| by_name.get(&**name).copied());
+        let models = std::iter::once(group)
+            .chain(fallbacks)
+            .flat_map(|g| g.deployments.iter().map(|d| &*d.upstream_model));
+        let estimator = cost::Estimator::for_models(models);
+        for name in std::iter::once(&group.name).chain(&group.aliases) {
+            estimators.insert(name.clone(), estimator);
+        }
+    }
+    estimators
 }
 
 #[cfg(test)]

@@ -182,7 +182,7 @@ fn json_tokens(value: &Value, count_keys: bool) -> u64 {
     tokens
 }
 
-fn is_image_part(part: &Map<String, Value>) -> bool {
+pub(crate) fn is_image_part(part: &Map<String, Value>) -> bool {
     matches!(part.get("type"), Some(Value::String(kind)) if IMAGE_PART_TYPES.contains(&kind.as_str()))
 }
 
