@@ -82,6 +82,7 @@ pub async fn prepare(listen: SocketAddr, admin_listen: SocketAddr) -> anyhow::Re
             max_body_bytes: ServerConfig::DEFAULT_MAX_BODY_BYTES,
             max_json_depth: ServerConfig::DEFAULT_MAX_JSON_DEPTH,
             shutdown_timeout: Duration::from_secs(5),
+            chat_limits: portcullis_engine::ChatLimits::default(),
         },
         master_key: Some(SecretString::from(master_key.clone())),
         key_pepper: None,

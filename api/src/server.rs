@@ -221,6 +221,7 @@ pub fn start_with_stores(
         limits: RequestLimits {
             max_body_bytes: config.server.max_body_bytes,
             max_json_depth: config.server.max_json_depth,
+            chat: config.server.chat_limits,
             body_timeout: BODY_READ_TIMEOUT,
         },
         models: config

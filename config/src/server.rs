@@ -3,12 +3,15 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
+use portcullis_engine::ChatLimits;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
 use crate::Mode;
 use crate::check::Checker;
+
+mod chat_limits;
 
 /// The two HTTP listeners and the request limits enforced on the data plane.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub struct ServerConfig {
     pub max_json_depth: usize,
     /// How long graceful shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
+    /// Maxima on a chat request's messages and cost multipliers (`server.chat_limits`).
+    pub chat_limits: ChatLimits,
 }
 
 impl ServerConfig {
@@ -49,6 +54,7 @@ impl Default for ServerConfig {
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             max_json_depth: Self::DEFAULT_MAX_JSON_DEPTH,
             shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
+            chat_limits: ChatLimits::default(),
         }
     }
 }
@@ -73,6 +79,8 @@ pub(crate) struct RawServer {
     pub(crate) max_json_depth: Option<Spanned<usize>>,
     #[serde(default)]
     pub(crate) shutdown_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) chat_limits: Option<chat_limits::RawChatLimits>,
     /// Renamed to `shutdown_timeout`; kept only to say so.
     #[serde(default)]
     pub(crate) shutdown_timeout_secs: Option<IgnoredAny>,
@@ -140,6 +148,7 @@ impl Checker<'_> {
             raw.shutdown_timeout.as_ref(),
             ServerConfig::DEFAULT_SHUTDOWN_TIMEOUT,
         );
+        let chat_limits = self.chat_limits(raw.chat_limits);
         ServerConfig {
             listen,
             admin_listen,
@@ -147,6 +156,7 @@ impl Checker<'_> {
             max_body_bytes,
             max_json_depth,
             shutdown_timeout,
+            chat_limits,
         }
     }
 }

@@ -38,7 +38,7 @@ pub use error::{EngineError, Fault, RequestError, UpstreamError};
 pub use health::{BreakerSpec, BreakerState};
 pub use ids::{DeploymentId, GroupId, KeyId, ProviderId, RequestId};
 pub use messages::{MessagesReply, messages};
-pub use request::{ChatRequest, OVERRIDE_FIELDS, strict_json};
+pub use request::{ChatLimits, ChatRequest, OVERRIDE_FIELDS, strict_json};
 pub use retry::{BackoffSpec, RetryBudgetSpec};
 pub use routing::{DeploymentStatus, Lease, Router, Strategy};
 pub use spec::{
