@@ -5,7 +5,8 @@
 //! counts with OpenAI's o200k_base / cl100k_base ranks embedded in the binary
 //! ([`tokenizer`](super::tokenizer), tiktoken-rs), scaled for other families
 //! ([`family`](super::family)). The heuristic below is its fallback: for text past the
-//! per-request exact-byte budget (64 KiB, so no admission costs milliseconds), while the
+//! per-request exact-byte budget (4 KiB: tiktoken-rs counts at ~7 MB/s, so no admission
+//! costs milliseconds), while the
 //! ranks load in the background after the first use, and if they ever fail to parse. The
 //! estimate is settled to the provider's reported usage afterwards, so it must be cheap and
 //! err high, not be exact.
@@ -25,7 +26,7 @@
 //! | Mistral | cl100k × 1.4; +10/request, +6/message | Tekken (NeMo and later) beats Llama 3's tokenizer on ~85% of languages; the older 32k SentencePiece models are Llama 2-like | ≥ 1.4× (Tekken), ≈ 1.2× (older) |
 //! | Amazon Nova, Titan | cl100k × 1.6 | nothing published | not measured: Claude's margin |
 //! | Cohere Command, Embed | o200k × 1.4 | nothing published (255k multilingual vocabulary) | not measured |
-//! | unknown model name | every family's estimate, the largest | | ≥ each family's |
+//! | unknown model name | cl100k × 1.6, the largest framing (+12/request, +6/message, +350 with tools) | | ≥ each family's (o200k ≤ ~1.14× cl100k) |
 //!
 //! Text under non-OpenAI families is scaled from cl100k where the family's vocabulary is
 //! small (it splits non-English text finely, as cl100k does: Russian 93 cl100k vs 47 o200k

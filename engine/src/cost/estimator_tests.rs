@@ -110,22 +110,26 @@ fn gemini_estimate_covers_googles_published_token_count() {
 #[test]
 fn a_group_across_families_and_unknown_models_take_the_largest_estimate() {
     loaded();
-    let body = one_user_message(FIXTURES[0].1);
-    let each: Vec<u64> = KNOWN
-        .iter()
-        .map(|f| chat(family(*f), body.clone()))
-        .collect();
-    let largest = each.iter().copied().max().unwrap_or(0);
-    assert_eq!(chat(Estimator::unknown(), body.clone()), largest);
-    assert_eq!(
-        chat(Estimator::for_models(["my-azure-deployment"]), body.clone()),
-        largest
-    );
-    let mixed = Estimator::for_models(["gpt-4o", "claude-sonnet-4-5"]);
-    assert_eq!(
-        chat(mixed, body.clone()),
-        chat(family(Family::OpenAiO200k), body.clone()).max(chat(family(Family::Anthropic), body))
-    );
+    for &(name, text, _, _) in FIXTURES {
+        let body = one_user_message(text);
+        let largest = KNOWN
+            .iter()
+            .map(|f| chat(family(*f), body.clone()))
+            .max()
+            .unwrap_or(0);
+        let unknown = chat(Estimator::unknown(), body.clone());
+        assert!(unknown >= largest, "{name}: {unknown} < {largest}");
+        assert_eq!(
+            chat(Estimator::for_models(["my-azure-deployment"]), body.clone()),
+            unknown
+        );
+        let mixed = Estimator::for_models(["gpt-4o", "claude-sonnet-4-5"]);
+        assert_eq!(
+            chat(mixed, body.clone()),
+            chat(family(Family::OpenAiO200k), body.clone())
+                .max(chat(family(Family::Anthropic), body))
+        );
+    }
 }
 
 #[test]
@@ -134,11 +138,11 @@ fn text_past_the_byte_budget_is_extrapolated_by_the_heuristic() {
     let text = "The gateway admits a request once its estimate fits. ".repeat(5_000); // 265 KB
     let estimate = chat(family(Family::OpenAiO200k), one_user_message(&text));
     let exact = count_exact(Encoding::O200k, &text).unwrap_or(0);
-    // Never below the exact count; the part past 64 KiB costs what the heuristic says.
+    // Never below the exact count; the part past the budget costs what the heuristic says.
     assert!(estimate >= exact + 8, "{estimate} vs {exact}");
-    let cut = text[..EXACT_BYTES_PER_REQUEST]
-        .rfind(' ')
-        .unwrap_or(EXACT_BYTES_PER_REQUEST);
+    // The role's "user" is counted first, from the same budget.
+    let budget = EXACT_BYTES_PER_REQUEST - "user".len();
+    let cut = text[..budget].rfind(' ').unwrap_or(budget);
     let expected = count_exact(Encoding::O200k, &text[..cut]).unwrap_or(0)
         + estimate_text_tokens(&text[cut..])
         + 8;

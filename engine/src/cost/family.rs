@@ -3,8 +3,8 @@
 //!
 //! The family is read from the upstream model name (after any `vendor/`, `models/` or
 //! Bedrock `region.vendor.` prefix), so it is the same whether Claude is served by Anthropic,
-//! Bedrock or Vertex AI. A name that matches no rule is [`Family::Unknown`], which estimates
-//! as the largest of every family. Each factor's source and measured error are in the
+//! Bedrock or Vertex AI. A name that matches no rule is [`Family::Unknown`], whose profile is
+//! at least every family's (one encoding, cl100k, the largest factor and framing). Each factor's source and measured error are in the
 //! module docs of [`estimate`](super::estimate) and in docs/LIMITS.md.
 
 use super::tokenizer::Encoding;
@@ -47,7 +47,7 @@ pub struct Profile {
     pub with_tools: u64,
 }
 
-/// Every family with a profile of its own, for [`Family::Unknown`].
+/// Every family the model-name rules recognise.
 pub const KNOWN: [Family; 8] = [
     Family::OpenAiO200k,
     Family::OpenAiCl100k,
@@ -93,9 +93,8 @@ impl Family {
         }
     }
 
-    /// How this family is estimated; `None` for [`Family::Unknown`] (every known profile is
-    /// tried and the largest estimate taken).
-    pub fn profile(self) -> Option<Profile> {
+    /// How this family is estimated.
+    pub fn profile(self) -> Profile {
         let p = |encoding, factor_tenths, per_request, per_message, with_tools| Profile {
             encoding,
             factor_tenths,
@@ -104,7 +103,7 @@ impl Family {
             with_tools,
         };
         use Encoding::{Cl100k, O200k};
-        Some(match self {
+        match self {
             // OpenAI's documented framing: 3 per message (+1 with a name), 3 to prime the
             // reply; tool definitions are counted as their JSON, which is longer than the
             // rendering OpenAI uses, plus a small header.
@@ -129,8 +128,11 @@ impl Family {
             Self::Amazon => p(Cl100k, 16, 10, 6, 12),
             // Command's 255k-token multilingual vocabulary packs text like o200k's.
             Self::Cohere => p(O200k, 14, 10, 6, 12),
-            Self::Unknown => return None,
-        })
+            // At least every profile above with one encoding: o200k never counts more than
+            // ~1.14× cl100k (1.01× at most on the fixtures), so cl100k × 1.6 covers
+            // o200k × 1.4; the largest framing and tool prompt.
+            Self::Unknown => p(Cl100k, 16, 12, 6, 350),
+        }
     }
 }
 
@@ -174,7 +176,7 @@ impl Families {
             .fold(Self::default(), |set, m| set.with(Family::of_model(m)))
     }
 
-    /// Only [`Family::Unknown`]: the largest estimate of every family.
+    /// Only [`Family::Unknown`]: an estimate at least every family's.
     pub fn unknown() -> Self {
         Self::default().with(Family::Unknown)
     }
@@ -184,14 +186,18 @@ impl Families {
         Self(self.0 | 1 << family as u16)
     }
 
-    /// The profiles to estimate with: each family's, every known one for `Unknown` or an
-    /// empty set.
+    /// The profiles to estimate with: each family's (an empty set is `Unknown`).
     pub fn profiles(self) -> impl Iterator<Item = Profile> {
-        let all = self.0 == 0 || self.0 & (1 << Family::Unknown as u16) != 0;
+        let set = if self.0 == 0 {
+            Self::unknown().0
+        } else {
+            self.0
+        };
         KNOWN
             .into_iter()
-            .filter(move |f| all || self.0 & (1 << *f as u16) != 0)
-            .filter_map(Family::profile)
+            .chain([Family::Unknown])
+            .filter(move |f| set & (1 << *f as u16) != 0)
+            .map(Family::profile)
     }
 
     /// Whether any profile counts with `encoding`.
@@ -239,9 +245,20 @@ mod tests {
     }
 
     #[test]
-    fn unknown_and_empty_sets_estimate_with_every_profile() {
-        assert_eq!(Families::unknown().profiles().count(), KNOWN.len());
-        assert_eq!(Families::default().profiles().count(), KNOWN.len());
+    fn unknown_dominates_every_profile_with_one_encoding() {
+        let unknown = Family::Unknown.profile();
+        assert_eq!(
+            Families::default().profiles().collect::<Vec<_>>(),
+            [unknown]
+        );
+        assert_eq!(unknown.encoding, Encoding::Cl100k);
+        for f in KNOWN {
+            let p = f.profile();
+            assert!(unknown.factor_tenths >= p.factor_tenths, "{f:?}");
+            assert!(unknown.per_request >= p.per_request, "{f:?}");
+            assert!(unknown.per_message >= p.per_message, "{f:?}");
+            assert!(unknown.with_tools >= p.with_tools, "{f:?}");
+        }
         let openai = Families::of_models(["gpt-4o", "gpt-4.1"]);
         assert_eq!(openai.profiles().count(), 1);
         assert!(openai.uses(Encoding::O200k));

@@ -1,17 +1,20 @@
 //! Exact BPE counts with OpenAI's o200k_base and cl100k_base ranks, embedded in the binary
 //! (the `tiktoken-rs` crate ships them; nothing is downloaded at run time).
 //!
-//! **Loaded lazily, off the request path.** Parsing a rank file takes tens of milliseconds
-//! and ~20–30 MiB of memory, so nothing is loaded at start-up (an idle gateway stays small).
+//! **Loaded lazily, off the request path.** Parsing a rank file takes 0.2–0.35 s and 25–45
+//! MiB of memory (measured: docs/BENCHMARKS.md), so nothing is loaded at start-up (an idle
+//! gateway stays small) and only the encodings the configured models need are ever loaded.
 //! The first estimate that wants an encoding starts loading it on a background thread and
 //! falls back to the one-pass heuristic ([`estimate_text_tokens`]) until it is ready: no
 //! admission ever waits for a rank file. [`load_now`] loads synchronously (tests, benches,
 //! an operator who prefers to pay at start-up).
 //!
-//! **Bounded per request.** Counting runs at a few to tens of MB/s; one request's estimate
-//! counts at most [`EXACT_BYTES_PER_REQUEST`] bytes exactly ([`Budget`]) and the rest with the
-//! heuristic (which errs high: 1.07–2.2× on the fixtures), so no admission costs milliseconds
-//! however long the prompt.
+//! **Bounded per request.** tiktoken-rs counts at ~7 MB/s here (docs/BENCHMARKS.md: 130 µs
+//! for a 1 KB prompt, 2.6 ms for 16 KB, on a shared 2-core machine), against ~100 MB/s for
+//! the heuristic. One request's estimate therefore counts at most [`EXACT_BYTES_PER_REQUEST`]
+//! (4 KiB, ~0.5 ms) exactly ([`Budget`]) and the rest with the heuristic (which errs high:
+//! 1.07–2.2× on the fixtures), so no admission costs milliseconds however long the prompt.
+//! Typical chat turns fit in it; long prompts are exact for their first 4 KiB only.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +24,7 @@ use tiktoken_rs::CoreBPE;
 use super::estimate::estimate_text_tokens;
 
 /// Bytes of one request's text counted exactly; the rest is estimated by the heuristic.
-pub const EXACT_BYTES_PER_REQUEST: usize = 64 * 1024;
+pub const EXACT_BYTES_PER_REQUEST: usize = 4 * 1024;
 
 /// An embedded BPE encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
