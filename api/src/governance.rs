@@ -374,6 +374,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_group_is_estimated_for_every_family_its_deployments_and_fallbacks_reach() {
+        use portcullis_engine::provider::Vendor;
+        use portcullis_engine::{DeploymentSpec, GatewaySpec, ProviderSpec};
+        let mut spec = GatewaySpec::default();
+        let url = "https://api.openai.com/v1".parse().unwrap();
+        let p = spec.provider(ProviderSpec::new("p", Vendor::Openai, url));
+        spec.group("gpt", vec![DeploymentSpec::new(p, "gpt-4o")]);
+        spec.group("claude", vec![DeploymentSpec::new(p, "claude-sonnet-4-5")]);
+        spec.group("mixed", vec![DeploymentSpec::new(p, "gpt-4o")]);
+        spec.groups[2].fallbacks = vec!["claude".into()];
+        spec.groups[2].aliases = vec!["mixed-alias".into()];
+        let estimators = group_estimators(&spec);
+        assert_eq!(estimators["gpt"], cost::Estimator::for_models(["gpt-4o"]));
+        assert_eq!(
+            estimators["mixed"],
+            cost::Estimator::for_models(["gpt-4o", "claude-sonnet-4-5"])
+        );
+        assert_eq!(estimators["mixed-alias"], estimators["mixed"]);
+        assert_ne!(estimators["gpt"], estimators["mixed"]);
+    }
+
+    #[test]
     fn reset_times_read_like_openais() {
         assert_eq!(reset_text(250), "250ms");
         assert_eq!(reset_text(5_500), "6s");
