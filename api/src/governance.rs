@@ -125,6 +125,18 @@ impl Governance {
     }
 }
 
+impl Governance {
+    /// The prompt estimator for requests to `model` (a group or alias; an unknown name gets
+    /// the estimate that covers every family). Embeddings admission uses it too
+    /// (`Estimator::embedding_input_tokens`).
+    pub(crate) fn estimator(&self, model: &str) -> cost::Estimator {
+        self.estimators
+            .get(model)
+            .copied()
+            .unwrap_or_else(cost::Estimator::unknown)
+    }
+}
+
 /// How often a budget's counter is checked against the spend log, per process.
 const RECONCILE_EVERY: Duration = Duration::from_secs(60);
 /// Most budget periods remembered as reconciled.
@@ -173,10 +185,7 @@ pub(crate) async fn admit(
         return Ok(None);
     }
     let prompt_tokens = governance
-        .estimators
-        .get(chat.model())
-        .copied()
-        .unwrap_or_else(cost::Estimator::unknown)
+        .estimator(chat.model())
         .chat_prompt_tokens(chat.body());
     let price = governance.prices.get(chat.model());
     let plan = policy
