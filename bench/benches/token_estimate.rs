@@ -1,5 +1,5 @@
 //! Criterion benchmarks of the prompt estimate admission takes: the one-pass heuristic
-//! against the embedded tokenizer (o200k for gpt-4o, cl100k × factor for Claude, both for a
+//! against the embedded tokenizer (o200k for gpt-4o, cl100k × factor for Claude and for a
 //! model of unknown family), on 1 KB, 16 KB and 256 KB prompts of mixed prose and code.
 //! Before the benches it reports, on stderr, the time to load each rank file and the
 //! resident memory before and after.
@@ -82,7 +82,7 @@ fn estimates(c: &mut Criterion) {
         group.bench_function("cl100k_claude", |b| {
             b.iter(|| claude.chat_prompt_tokens(black_box(&body)))
         });
-        group.bench_function("both_unknown", |b| {
+        group.bench_function("unknown", |b| {
             b.iter(|| unknown.chat_prompt_tokens(black_box(&body)))
         });
         group.finish();
