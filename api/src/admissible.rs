@@ -10,8 +10,9 @@ use portcullis_engine::{ChatRequest, EmbeddingsRequest};
 /// its completion bound, and how to lower that bound when a budget must hold.
 pub(crate) trait Admissible {
     fn model(&self) -> &str;
-    /// Estimated input tokens, before any provider counted them.
-    fn prompt_estimate(&self) -> u64;
+    /// Estimated input tokens, before any provider counted them, by the model group's
+    /// `estimator` (the tokenizer and margin of the families it can route to).
+    fn prompt_estimate(&self, estimator: &cost::Estimator) -> u64;
     /// The most completion tokens the request can produce, if bounded.
     fn max_tokens(&self) -> Option<u64>;
     /// Bounds the completion at `n` tokens (called only when `max_tokens` is `None`).
@@ -23,8 +24,8 @@ impl Admissible for ChatRequest {
         ChatRequest::model(self)
     }
 
-    fn prompt_estimate(&self) -> u64 {
-        cost::estimate_chat_prompt_tokens(self.body())
+    fn prompt_estimate(&self, estimator: &cost::Estimator) -> u64 {
+        estimator.chat_prompt_tokens(self.body())
     }
 
     fn max_tokens(&self) -> Option<u64> {
@@ -42,10 +43,10 @@ impl Admissible for EmbeddingsRequest {
         EmbeddingsRequest::model(self)
     }
 
-    fn prompt_estimate(&self) -> u64 {
+    fn prompt_estimate(&self, estimator: &cost::Estimator) -> u64 {
         self.body()
             .get("input")
-            .map_or(0, cost::estimate_embedding_input_tokens)
+            .map_or(0, |input| estimator.embedding_input_tokens(input))
     }
 
     fn max_tokens(&self) -> Option<u64> {

@@ -38,6 +38,8 @@ pub(crate) struct Governance {
     pub(crate) policy: LimitsPolicy,
     /// By model group: the dearest price among its deployments (the reservation's worst case).
     pub(crate) prices: HashMap<Arc<str>, Price>,
+    /// By model group (and alias): the prompt estimator for the families it routes to.
+    estimators: HashMap<Arc<str>, cost::Estimator>,
     /// The shared limiter's actor thread, stopped with the gateway.
     arbiter: Option<Arbiter>,
     /// The durable spend log, which budget counters are reconciled from.
@@ -80,6 +82,7 @@ impl Governance {
             limiter,
             policy: limits.policy.clone(),
             prices: group_prices(&config.gateway, &config.catalogue),
+            estimators: group_estimators(&config.gateway),
             arbiter,
             spend,
             reconciled: Mutex::new(HashMap::new()),
@@ -139,6 +142,18 @@ impl Governance {
     }
 }
 
+impl Governance {
+    /// The prompt estimator for requests to `model` (a group or alias; an unknown name gets
+    /// the estimate that covers every family). Embeddings admission uses it too
+    /// (`Estimator::embedding_input_tokens`).
+    pub(crate) fn estimator(&self, model: &str) -> cost::Estimator {
+        self.estimators
+            .get(model)
+            .copied()
+            .unwrap_or_else(cost::Estimator::unknown)
+    }
+}
+
 /// How often a budget's counter is checked against the spend log, per process.
 const RECONCILE_EVERY: Duration = Duration::from_secs(60);
 /// Most budget periods remembered as reconciled.
@@ -186,7 +201,7 @@ pub(crate) async fn admit(
     if !policy.applies_to(key, request.model()) {
         return Ok(None);
     }
-    let prompt_tokens = request.prompt_estimate();
+    let prompt_tokens = request.prompt_estimate(&governance.estimator(request.model()));
     let price = governance.prices.get(request.model());
     let plan = policy
         .plan(&PlanInput {
@@ -352,9 +367,55 @@ fn group_prices(
     prices
 }
 
+/// Each group's estimator, for every upstream model its deployments and its fallback groups'
+/// deployments name: a request is reserved for the family that estimates highest.
+fn group_estimators(spec: &portcullis_engine::GatewaySpec) -> HashMap<Arc<str>, cost::Estimator> {
+    let by_name: HashMap<&str, &portcullis_engine::ModelGroupSpec> =
+        spec.groups.iter().map(|g| (&*g.name, g)).collect();
+    let mut estimators = HashMap::new();
+    for group in &spec.groups {
+        let fallbacks = group
+            .fallbacks
+            .iter()
+            .chain(&group.context_window_fallbacks)
+            .chain(&group.content_policy_fallbacks)
+            .filter_map(|name| by_name.get(&**name).copied());
+        let models = std::iter::once(group)
+            .chain(fallbacks)
+            .flat_map(|g| g.deployments.iter().map(|d| &*d.upstream_model));
+        let estimator = cost::Estimator::for_models(models);
+        for name in std::iter::once(&group.name).chain(&group.aliases) {
+            estimators.insert(name.clone(), estimator);
+        }
+    }
+    estimators
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_group_is_estimated_for_every_family_its_deployments_and_fallbacks_reach() {
+        use portcullis_engine::provider::Vendor;
+        use portcullis_engine::{DeploymentSpec, GatewaySpec, ProviderSpec};
+        let mut spec = GatewaySpec::default();
+        let url = "https://api.openai.com/v1".parse().unwrap();
+        let p = spec.provider(ProviderSpec::new("p", Vendor::Openai, url));
+        spec.group("gpt", vec![DeploymentSpec::new(p, "gpt-4o")]);
+        spec.group("claude", vec![DeploymentSpec::new(p, "claude-sonnet-4-5")]);
+        spec.group("mixed", vec![DeploymentSpec::new(p, "gpt-4o")]);
+        spec.groups[2].fallbacks = vec!["claude".into()];
+        spec.groups[2].aliases = vec!["mixed-alias".into()];
+        let estimators = group_estimators(&spec);
+        assert_eq!(estimators["gpt"], cost::Estimator::for_models(["gpt-4o"]));
+        assert_eq!(
+            estimators["mixed"],
+            cost::Estimator::for_models(["gpt-4o", "claude-sonnet-4-5"])
+        );
+        assert_eq!(estimators["mixed-alias"], estimators["mixed"]);
+        assert_ne!(estimators["gpt"], estimators["mixed"]);
+    }
 
     #[test]
     fn reset_times_read_like_openais() {

@@ -219,6 +219,7 @@ pub fn start_with_stores(
             },
             max_body_bytes: config.server.max_body_bytes,
             max_json_depth: config.server.max_json_depth,
+            chat: config.server.chat_limits,
             body_timeout: config.server.body_timeout,
         },
         models: config

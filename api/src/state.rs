@@ -44,6 +44,8 @@ pub(crate) struct RequestLimits {
     pub head: crate::http_limits::HeadLimits,
     pub max_body_bytes: usize,
     pub max_json_depth: usize,
+    /// Maxima on a chat request's messages and cost multipliers.
+    pub chat: portcullis_engine::ChatLimits,
     /// Longest time the whole body may take to arrive.
     pub body_timeout: Duration,
 }

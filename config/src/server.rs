@@ -3,12 +3,15 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
+use portcullis_engine::ChatLimits;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
 use crate::Mode;
 use crate::check::Checker;
+
+mod chat_limits;
 
 /// The two HTTP listeners and the request limits enforced on the data plane.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +42,8 @@ pub struct ServerConfig {
     pub max_headers: usize,
     /// Largest sum of header name and value lengths, in bytes: larger is a 431.
     pub max_header_bytes: usize,
+    /// Maxima on a chat request's messages and cost multipliers (`server.chat_limits`).
+    pub chat_limits: ChatLimits,
 }
 
 impl ServerConfig {
@@ -83,6 +88,7 @@ impl Default for ServerConfig {
             max_url_bytes: Self::DEFAULT_MAX_URL_BYTES,
             max_headers: Self::DEFAULT_MAX_HEADERS,
             max_header_bytes: Self::DEFAULT_MAX_HEADER_BYTES,
+            chat_limits: ChatLimits::default(),
         }
     }
 }
@@ -121,6 +127,7 @@ pub(crate) struct RawServer {
     pub(crate) max_headers: Option<Spanned<usize>>,
     #[serde(default)]
     pub(crate) max_header_bytes: Option<Spanned<usize>>,
+    pub(crate) chat_limits: Option<chat_limits::RawChatLimits>,
     /// Renamed to `shutdown_timeout`; kept only to say so.
     #[serde(default)]
     pub(crate) shutdown_timeout_secs: Option<IgnoredAny>,
@@ -189,6 +196,7 @@ impl Checker<'_> {
             ServerConfig::DEFAULT_SHUTDOWN_TIMEOUT,
         );
         type S = ServerConfig;
+        let chat_limits = self.chat_limits(raw.chat_limits);
         ServerConfig {
             listen,
             admin_listen,
@@ -235,6 +243,7 @@ impl Checker<'_> {
                 S::DEFAULT_MAX_HEADER_BYTES,
                 S::MAX_MAX_HEADER_BYTES,
             ),
+            chat_limits,
         }
     }
 }

@@ -36,6 +36,12 @@ pub enum RequestError {
         "`{0}` is not accepted: upstream endpoints and credentials are set by the gateway operator"
     )]
     OverrideField(String),
+    /// A chat message of the wrong shape; `param` is its path (`messages[3].content[0]`).
+    #[error("`{param}` {reason}")]
+    InvalidMessage { param: String, reason: &'static str },
+    /// A size or cost multiplier over the gateway's configured maximum.
+    #[error("`{field}` is over this gateway's limit of {limit}")]
+    OverLimit { field: &'static str, limit: u64 },
     /// The request cannot be expressed in the dialect of the provider (or ingress) that
     /// serves it; `message` names the field and quotes no request content.
     #[error("{message}")]
@@ -54,6 +60,8 @@ impl RequestError {
                 Some(field)
             }
             RequestError::OverrideField(field) | RequestError::DuplicateKey(field) => Some(field),
+            RequestError::InvalidMessage { param, .. } => Some(param),
+            RequestError::OverLimit { field, .. } => Some(field),
             RequestError::Untranslatable { field, .. } => Some(field),
             _ => None,
         }
@@ -69,6 +77,8 @@ impl RequestError {
             RequestError::MissingField(_) => "missing_field",
             RequestError::InvalidField { .. } => "invalid_field",
             RequestError::OverrideField(_) => "override_field",
+            RequestError::InvalidMessage { .. } => "invalid_message",
+            RequestError::OverLimit { .. } => "over_limit",
             RequestError::Untranslatable { kind, .. } => kind,
         }
     }

@@ -44,9 +44,10 @@ async fn serve(
     clients: &UpstreamClients,
     edge: &mut Edge,
 ) -> Result<HttpResponse, ApiError> {
+    let limits = state.limits.chat;
     let chat = edge
         .admit(req, payload, state, |body, depth| {
-            ChatRequest::parse(body, depth).map_err(|e| EngineError::from(e).into())
+            ChatRequest::parse_with(body, depth, &limits).map_err(|e| EngineError::from(e).into())
         })
         .await?;
     // A fallback group is reached only if the key may use it too.

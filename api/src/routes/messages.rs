@@ -17,7 +17,7 @@ use portcullis_engine::ingress::anthropic::{
 };
 use portcullis_engine::provider::anthropic::ErrorKind;
 use portcullis_engine::{
-    ChatReply, ChatRequest, EngineError, MessagesReply, OVERRIDE_FIELDS, ProviderSpec,
+    ChatLimits, ChatReply, ChatRequest, EngineError, MessagesReply, OVERRIDE_FIELDS, ProviderSpec,
     RequestError, UpstreamClients, UpstreamError, strict_json,
 };
 use serde_json::{Map, Value};
@@ -49,7 +49,11 @@ impl Admitted for MessagesCall {
     }
 }
 
-fn parse(bytes: &[u8], max_depth: usize) -> Result<MessagesCall, RequestError> {
+fn parse(
+    bytes: &[u8],
+    max_depth: usize,
+    limits: &ChatLimits,
+) -> Result<MessagesCall, RequestError> {
     let Value::Object(body) = strict_json::parse_strict(bytes, max_depth)? else {
         return Err(RequestError::NotAnObject);
     };
@@ -60,7 +64,7 @@ fn parse(bytes: &[u8], max_depth: usize) -> Result<MessagesCall, RequestError> {
         return Err(RequestError::OverrideField(field.clone()));
     }
     let canonical = to_chat_request(&body)?;
-    let chat = ChatRequest::from_object(canonical)?;
+    let chat = ChatRequest::from_object_with(canonical, limits)?;
     Ok(MessagesCall { body, chat })
 }
 
@@ -82,9 +86,10 @@ async fn serve(
     clients: &UpstreamClients,
     edge: &mut Edge,
 ) -> Result<HttpResponse, ApiError> {
+    let limits = state.limits.chat;
     let call = edge
         .admit(req, payload, state, |body, depth| {
-            parse(body, depth).map_err(|e| EngineError::from(e).into())
+            parse(body, depth, &limits).map_err(|e| EngineError::from(e).into())
         })
         .await?;
     // A fallback group is reached only if the key may use it too.

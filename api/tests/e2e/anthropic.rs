@@ -476,3 +476,29 @@ async fn bad_keys_scoping_and_override_fields_are_refused_before_any_upstream_ca
     assert_eq!(h.mock.total_requests(), 0);
     h.stop().await;
 }
+
+#[actix_web::test]
+async fn messages_ingress_applies_the_chat_limits_before_any_upstream_call() {
+    let h = start().await;
+    // Over the default `server.chat_limits.max_tokens` (1 000 000), and more stop sequences
+    // than the default 4.
+    let mut huge = ask("claude-test");
+    huge["max_tokens"] = json!(2_000_000);
+    let mut stops = ask("gpt-test");
+    stops["stop_sequences"] = json!(["a", "b", "c", "d", "e"]);
+    for body in [huge, stops] {
+        let (status, reply) = send_json(messages(&h, KEY_ALL, &body)).await;
+        assert_eq!(status, 400, "{reply}");
+        assert_eq!(reply["type"], "error");
+        assert_eq!(reply["error"]["type"], "invalid_request_error", "{reply}");
+        assert!(
+            reply["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("limit"),
+            "{reply}"
+        );
+    }
+    assert_eq!(h.mock.total_requests(), 0);
+    h.stop().await;
+}

@@ -2,6 +2,8 @@
 
 use serde_json::json;
 
+use portcullis_loadtest::mock::MockOptions;
+
 use crate::harness::*;
 
 #[actix_web::test]
@@ -104,5 +106,150 @@ async fn upstream_gets_the_provider_credential_never_the_clients() {
     assert_eq!(sent["model"], "upstream-gpt");
     assert_eq!(sent["some_future_openai_param"]["nested"][1], 2);
     assert_eq!(sent["messages"][0]["content"], "Hello there");
+    h.stop().await;
+}
+
+/// A gateway whose chat limits are `limits` (YAML flow mapping) and whose body cap is 4 MiB.
+async fn with_chat_limits(limits: &str) -> Harness {
+    let limits = limits.to_owned();
+    Harness::start_configured(MockOptions::default(), move |yaml| {
+        yaml.replace(
+            "  max_body_bytes: 65536\n",
+            &format!("  max_body_bytes: 4194304\n  chat_limits: {limits}\n"),
+        )
+    })
+    .await
+}
+
+/// Sends `body`; asserts a 400 whose `param` is `param` and whose `code` is `code`, and that
+/// the upstream saw nothing.
+async fn refused(h: &Harness, body: &serde_json::Value, param: &str, code: &str) {
+    let (status, response) = send_json(h.chat(Some(KEY_A), body)).await;
+    assert_eq!(status, 400, "{response}");
+    assert_eq!(response["error"]["param"], param, "{response}");
+    assert_eq!(response["error"]["code"], code, "{response}");
+    assert_eq!(h.mock.total_requests(), 0);
+}
+
+#[actix_web::test]
+async fn a_million_integers_as_messages_get_400_naming_the_first_one() {
+    let h = with_chat_limits("{ max_messages: 1000000 }").await;
+    let million = serde_json::Value::Array((0..1_000_000).map(|i| json!(i % 10)).collect());
+    let body = json!({"model": "gpt-test", "messages": million});
+    refused(&h, &body, "messages[0]", "invalid_message").await;
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn a_message_with_an_unknown_role_gets_400() {
+    let h = Harness::start().await;
+    let body = json!({"model": "gpt-test", "messages": [
+        {"role": "user", "content": "hi"}, {"role": "root", "content": "obey"}]});
+    refused(&h, &body, "messages[1].role", "invalid_message").await;
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn content_of_the_wrong_shape_gets_400_naming_the_part() {
+    let h = Harness::start().await;
+    let body = json!({"model": "gpt-test", "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "hi"}, 42]}]});
+    refused(&h, &body, "messages[0].content[1]", "invalid_message").await;
+    let body = json!({"model": "gpt-test", "messages": [{"role": "user", "content": null}]});
+    refused(&h, &body, "messages[0].content", "invalid_message").await;
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn an_assistant_message_calling_tools_may_have_null_content() {
+    let h = Harness::start().await;
+    let body = json!({"model": "gpt-test", "messages": [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+            "function": {"name": "weather", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "sunny"}]});
+    let (status, response) = send_json(h.chat(Some(KEY_A), &body)).await;
+    assert_eq!(status, 200, "{response}");
+    h.stop().await;
+}
+
+/// One maximum: the value at the limit passes, one over is refused before the upstream.
+async fn maximum_holds(
+    limits: &str,
+    field: &str,
+    at_limit: serde_json::Value,
+    over: serde_json::Value,
+) {
+    let h = with_chat_limits(limits).await;
+    let mut over_body = hello("gpt-test");
+    over_body[field] = over;
+    refused(&h, &over_body, field, "over_limit").await;
+    let mut ok_body = hello("gpt-test");
+    ok_body[field] = at_limit;
+    let (status, response) = send_json(h.chat(Some(KEY_A), &ok_body)).await;
+    assert_eq!(status, 200, "{field} at the limit: {response}");
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn n_over_the_configured_maximum_gets_400() {
+    maximum_holds("{ max_n: 2 }", "n", json!(2), json!(3)).await;
+}
+
+#[actix_web::test]
+async fn max_tokens_over_the_configured_maximum_gets_400() {
+    maximum_holds(
+        "{ max_tokens: 1000 }",
+        "max_tokens",
+        json!(1000),
+        json!(1001),
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn too_many_stop_sequences_get_400() {
+    maximum_holds(
+        "{ max_stop: 2 }",
+        "stop",
+        json!(["a", "b"]),
+        json!(["a", "b", "c"]),
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn too_many_tools_get_400() {
+    let tool =
+        json!({"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}});
+    maximum_holds(
+        "{ max_tools: 1 }",
+        "tools",
+        json!([tool]),
+        json!([tool, tool]),
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn top_logprobs_over_the_configured_maximum_gets_400() {
+    maximum_holds(
+        "{ max_top_logprobs: 3 }",
+        "top_logprobs",
+        json!(3),
+        json!(4),
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn too_many_messages_get_400() {
+    let message = json!({"role": "user", "content": "hi"});
+    let h = with_chat_limits("{ max_messages: 2 }").await;
+    let body = json!({"model": "gpt-test", "messages": [message, message, message]});
+    refused(&h, &body, "messages", "over_limit").await;
+    let body = json!({"model": "gpt-test", "messages": [message, message]});
+    let (status, response) = send_json(h.chat(Some(KEY_A), &body)).await;
+    assert_eq!(status, 200, "{response}");
     h.stop().await;
 }

@@ -265,3 +265,40 @@ fn http_limits_are_explicit_settings_with_bounds() {
     let text = VALID.replace("  shutdown_timeout: 5s\n", "  header_timeout: 0s\n");
     assert!(error_of(&text).contains("server.header_timeout"));
 }
+
+#[test]
+fn chat_limits_default_to_openais_maxima_and_are_configurable_within_bounds() {
+    let config = load(VALID).unwrap();
+    assert_eq!(
+        config.server.chat_limits,
+        portcullis_engine::ChatLimits::default()
+    );
+    let tuned = VALID.replace(
+        "  shutdown_timeout: 5s\n",
+        "  shutdown_timeout: 5s\n  chat_limits: { max_messages: 100, max_n: 2, max_tokens: 8192, max_stop: 2, max_tools: 10, max_top_logprobs: 5 }\n",
+    );
+    let limits = load(&tuned).unwrap().server.chat_limits;
+    assert_eq!(
+        (limits.max_messages, limits.max_n, limits.max_tokens),
+        (100, 2, 8192)
+    );
+    assert_eq!(
+        (limits.max_stop, limits.max_tools, limits.max_top_logprobs),
+        (2, 10, 5)
+    );
+    let zero = VALID.replace(
+        "  shutdown_timeout: 5s\n",
+        "  shutdown_timeout: 5s\n  chat_limits: { max_n: 0 }\n",
+    );
+    assert!(error_of(&zero).contains("server.chat_limits.max_n"));
+    let over = VALID.replace(
+        "  shutdown_timeout: 5s\n",
+        "  shutdown_timeout: 5s\n  chat_limits: { max_top_logprobs: 21 }\n",
+    );
+    assert!(error_of(&over).contains("must be between 1 and 20"));
+    let unknown = VALID.replace(
+        "  shutdown_timeout: 5s\n",
+        "  shutdown_timeout: 5s\n  chat_limits: { max_choices: 3 }\n",
+    );
+    assert!(error_of(&unknown).contains("max_choices"));
+}

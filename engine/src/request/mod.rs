@@ -1,15 +1,19 @@
 //! The client's chat request, validated at the boundary.
 //!
 //! The body is parsed once, strictly ([`strict_json`]), checked for the fields the gateway
-//! must understand (`model`, `messages`, `stream`, `stream_options`) and for fields that would
-//! let a client steer the gateway (`api_base`, `api_key`, ...). Everything else is kept and
+//! must understand (`model`, `messages`, `stream`, `stream_options`), for the shape of every
+//! message and the configured maxima ([`ChatLimits`], `validate.rs`), and for fields that
+//! would let a client steer the gateway (`api_base`, `api_key`, ...). Everything else is kept and
 //! forwarded, so new OpenAI parameters work without a gateway release. The upstream body is
 //! re-serialised from this validated value; the client's raw bytes are never forwarded.
 
 pub(crate) mod embeddings;
 pub mod strict_json;
+mod validate;
 
 use serde_json::{Map, Value};
+
+pub use validate::ChatLimits;
 
 use crate::error::RequestError;
 
@@ -57,22 +61,42 @@ pub struct ChatRequest {
 }
 
 impl ChatRequest {
-    /// Parses and validates a request body.
+    /// Parses and validates a request body under the default [`ChatLimits`].
     pub fn parse(bytes: &[u8], max_depth: usize) -> Result<ChatRequest, RequestError> {
+        Self::parse_with(bytes, max_depth, &ChatLimits::default())
+    }
+
+    /// Parses and validates a request body under `limits`.
+    pub fn parse_with(
+        bytes: &[u8],
+        max_depth: usize,
+        limits: &ChatLimits,
+    ) -> Result<ChatRequest, RequestError> {
         let Value::Object(body) = strict_json::parse_strict(bytes, max_depth)? else {
             return Err(RequestError::NotAnObject);
         };
-        Self::from_object(body)
+        Self::from_object_with(body, limits)
     }
 
-    /// Validates an already parsed body (an ingress's canonical form) exactly as
-    /// [`parse`](Self::parse) does after parsing.
+    /// Validates an already parsed body (an ingress's canonical form) under the default
+    /// [`ChatLimits`].
     pub fn from_object(body: Map<String, Value>) -> Result<ChatRequest, RequestError> {
+        Self::from_object_with(body, &ChatLimits::default())
+    }
+
+    /// Validates an already parsed body exactly as [`parse_with`](Self::parse_with) does
+    /// after parsing.
+    pub fn from_object_with(
+        body: Map<String, Value>,
+        limits: &ChatLimits,
+    ) -> Result<ChatRequest, RequestError> {
         refuse_override_fields(&body)?;
         let model = model_field(&body)?;
         match body.get("messages") {
             None => return Err(RequestError::MissingField("messages")),
-            Some(Value::Array(items)) if !items.is_empty() => {}
+            Some(Value::Array(items)) if !items.is_empty() => {
+                validate::check_messages(items, limits)?;
+            }
             Some(_) => {
                 return Err(RequestError::InvalidField {
                     field: "messages",
@@ -111,6 +135,7 @@ impl ChatRequest {
         };
         let max_tokens =
             token_cap(&body, "max_completion_tokens")?.or(token_cap(&body, "max_tokens")?);
+        validate::check_limits(&body, limits)?;
         Ok(ChatRequest {
             body,
             model,
@@ -237,7 +262,7 @@ mod tests {
     #[test]
     fn requires_model_and_messages() {
         assert_eq!(
-            parse(r#"{"messages":[{}]}"#).unwrap_err(),
+            parse(r#"{"messages":[{"role":"user","content":"x"}]}"#).unwrap_err(),
             RequestError::MissingField("model")
         );
         assert_eq!(
@@ -245,7 +270,7 @@ mod tests {
             RequestError::MissingField("messages")
         );
         assert!(matches!(
-            parse(r#"{"model":"","messages":[{}]}"#).unwrap_err(),
+            parse(r#"{"model":"","messages":[{"role":"user","content":"x"}]}"#).unwrap_err(),
             RequestError::InvalidField { field: "model", .. }
         ));
         assert!(matches!(
@@ -265,7 +290,7 @@ mod tests {
         assert_eq!(req.max_tokens(), Some(64));
         assert_eq!(req.body()["max_tokens"], 64);
         let mut newer =
-            parse(r#"{"model":"m","messages":[{}],"max_completion_tokens":9000}"#).unwrap();
+            parse(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"max_completion_tokens":9000}"#).unwrap();
         newer.set_max_tokens(10);
         assert_eq!(newer.body()["max_completion_tokens"], 10);
         assert!(newer.body().get("max_tokens").is_none());
@@ -274,21 +299,23 @@ mod tests {
     #[test]
     fn reads_stream_usage_and_token_caps() {
         let req = parse(
-            r#"{"model":"m","messages":[{}],"stream":true,"stream_options":{"include_usage":true},"max_tokens":7,"max_completion_tokens":9}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":true},"max_tokens":7,"max_completion_tokens":9}"#,
         )
         .unwrap();
         assert!(req.is_stream());
         assert!(req.client_wants_usage());
         assert_eq!(req.max_tokens(), Some(9));
         assert!(matches!(
-            parse(r#"{"model":"m","messages":[{}],"stream":"yes"}"#).unwrap_err(),
+            parse(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#)
+                .unwrap_err(),
             RequestError::InvalidField {
                 field: "stream",
                 ..
             }
         ));
         assert!(matches!(
-            parse(r#"{"model":"m","messages":[{}],"max_tokens":-1}"#).unwrap_err(),
+            parse(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":-1}"#)
+                .unwrap_err(),
             RequestError::InvalidField {
                 field: "max_tokens",
                 ..

@@ -116,7 +116,7 @@ mod tests {
     #[test]
     fn upstream_body_drops_client_stream_options_for_vendors_that_reject_them() {
         let req = parse(
-            r#"{"model":"m","messages":[{}],"stream":true,"stream_options":{"include_usage":true}}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":true}}"#,
         );
         let body: Value =
             serde_json::from_slice(&upstream_body(&req, "u", StreamUsage::Always)).unwrap();
@@ -127,7 +127,7 @@ mod tests {
     #[test]
     fn upstream_body_keeps_the_clients_other_stream_options() {
         let req = parse(
-            r#"{"model":"m","messages":[{}],"stream":true,"stream_options":{"include_usage":false,"x":1}}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":false,"x":1}}"#,
         );
         let body: Value =
             serde_json::from_slice(&upstream_body(&req, "u", StreamUsage::OnRequest)).unwrap();
