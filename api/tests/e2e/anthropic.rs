@@ -385,13 +385,20 @@ async fn rate_limits_and_overload_map_to_each_clients_shape() {
     h.stop().await;
 
     let h = start().await;
-    h.mock.script_next(Behaviour::overloaded());
+    // Overloaded on every attempt: the retries run out and the client gets Anthropic's 529.
+    h.mock
+        .script_model("upstream-claude", Behaviour::overloaded());
     let (status, body) = send_json(messages(&h, KEY_ALL, &ask("claude-test"))).await;
     assert_eq!(
         (status, body["error"]["type"].as_str()),
         (529, Some("overloaded_error"))
     );
-    // An OpenAI client's request is retried past a 529 (overloaded is retryable).
+    h.mock.clear_scripts();
+    // One 529 is retried past (overloaded is retryable), for an Anthropic client and an
+    // OpenAI client alike: both routes share the dispatch loop.
+    h.mock.script_next(Behaviour::overloaded());
+    let (status, body) = send_json(messages(&h, KEY_ALL, &ask("claude-test"))).await;
+    assert_eq!(status, 200, "{body}");
     h.mock.script_next(Behaviour::overloaded());
     let (status, body) = send_json(h.chat(Some(KEY_ALL), &hello("claude-test"))).await;
     assert_eq!(status, 200, "{body}");
