@@ -92,8 +92,10 @@ enum Command {
 }
 
 fn init_logging(format: LogFormat) {
+    // Without RUST_LOG: info, but not the per-request access lines (`portcullis::access`),
+    // which `RUST_LOG=info` (or `…,portcullis::access=info`) turns on.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,portcullis::access=off"));
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let builder = tracing_subscriber::fmt()

@@ -89,10 +89,35 @@ impl SpendRecorder {
             latency_ms: u32::try_from(outcome.latency.as_millis()).unwrap_or(u32::MAX),
             status: outcome.status,
         };
+        access_log(&record);
         if !self.writer.try_record(record) {
             metrics::counter!(SPEND_DROPPED_TOTAL).increment(1);
         }
     }
+}
+
+/// The log target of the per-request access line. Off unless asked for (`RUST_LOG` naming
+/// it, or `RUST_LOG=info`): one line per request is a write per request.
+pub(crate) const ACCESS_LOG_TARGET: &str = "portcullis::access";
+
+/// One structured line per authenticated request — the spend record's fields: ids, who, which
+/// model and deployment, status, latency, tokens and cost. Never a body, a key or a URL.
+fn access_log(r: &SpendRecord) {
+    tracing::info!(
+        target: ACCESS_LOG_TARGET,
+        request_id = %r.request_id,
+        key = %r.key.as_str(),
+        team = r.team.as_ref().map(TeamId::as_str),
+        model_group = %r.model_group,
+        deployment = %r.deployment,
+        status = r.status,
+        latency_ms = r.latency_ms,
+        tokens_in = r.tokens_in,
+        tokens_out = r.tokens_out,
+        cost_micro_usd = r.cost_micro_usd,
+        unpriced = r.unpriced,
+        "request"
+    );
 }
 
 fn clamp(n: u64) -> u32 {

@@ -32,7 +32,7 @@ pub(crate) async fn completions(
     state: web::Data<AppState>,
     clients: web::Data<UpstreamClients>,
 ) -> HttpResponse {
-    let mut edge = Edge::start(ROUTE_CHAT, &state);
+    let mut edge = Edge::start(ROUTE_CHAT, &state, &req);
     let result = serve(&req, payload, &state, &clients, &mut edge).await;
     edge.respond(result, ApiError::error_response)
 }

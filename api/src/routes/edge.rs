@@ -66,11 +66,19 @@ impl std::fmt::Debug for Edge {
 }
 
 impl Edge {
-    pub(crate) fn start(route: &'static str, state: &web::Data<AppState>) -> Self {
+    /// Starts the edge of one request. Its id is the client's `x-request-id` when that is a
+    /// plain token (see [`client_request_id`]), else a fresh one; either way it is returned in
+    /// the response, recorded in the spend log and logs, and never sent upstream.
+    pub(crate) fn start(
+        route: &'static str,
+        state: &web::Data<AppState>,
+        req: &HttpRequest,
+    ) -> Self {
         Self {
             route,
             started: Instant::now(),
-            request_id: RequestId::random().to_string(),
+            request_id: client_request_id(req)
+                .map_or_else(|| RequestId::random().to_string(), str::to_owned),
             metrics: route_metrics(state, route).unrouted().clone(),
             stream: false,
             state: state.clone(),
@@ -288,6 +296,23 @@ fn route_metrics<'a>(state: &'a AppState, route: &'static str) -> &'a ChatMetric
     } else {
         &state.chat_metrics
     }
+}
+
+/// Longest client-chosen request id accepted.
+const MAX_REQUEST_ID_CHARS: usize = 64;
+
+/// The client's `x-request-id`, if it is one header of 1 to [`MAX_REQUEST_ID_CHARS`] letters,
+/// digits, `-`, `_`, `.` or `:` (a UUID, a ULID, a trace id): nothing that could split a log
+/// line or a header, or be mistaken for another field. Anything else is replaced.
+fn client_request_id(req: &HttpRequest) -> Option<&str> {
+    let mut values = req.headers().get_all(headers::REQUEST_ID);
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    let id = value.to_str().ok()?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+    (!id.is_empty() && id.len() <= MAX_REQUEST_ID_CHARS && id.chars().all(plain)).then_some(id)
 }
 
 /// Unix time in milliseconds (budget periods follow the calendar).

@@ -32,7 +32,7 @@ pub(crate) async fn create(
     state: web::Data<AppState>,
     clients: web::Data<UpstreamClients>,
 ) -> HttpResponse {
-    let mut edge = Edge::start(ROUTE_EMBEDDINGS, &state);
+    let mut edge = Edge::start(ROUTE_EMBEDDINGS, &state, &req);
     let result = serve(&req, payload, &state, &clients, &mut edge).await;
     edge.respond(result, ApiError::error_response)
 }

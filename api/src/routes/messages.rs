@@ -74,7 +74,7 @@ pub(crate) async fn create(
     state: web::Data<AppState>,
     clients: web::Data<UpstreamClients>,
 ) -> HttpResponse {
-    let mut edge = Edge::start(ROUTE_MESSAGES, &state);
+    let mut edge = Edge::start(ROUTE_MESSAGES, &state, &req);
     let result = serve(&req, payload, &state, &clients, &mut edge).await;
     edge.respond(result, error_response)
 }

@@ -253,3 +253,54 @@ async fn too_many_messages_get_400() {
     assert_eq!(status, 200, "{response}");
     h.stop().await;
 }
+
+#[actix_web::test]
+async fn a_plain_client_request_id_is_kept_logged_and_never_sent_upstream() {
+    let h = Harness::start().await;
+    let id = format!("trace-{}", std::process::id());
+    let response = h
+        .chat(Some(KEY_A), &hello("gpt-test"))
+        .header("x-request-id", &id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-request-id"], id.as_str());
+    let upstream = h.mock.requests();
+    assert_eq!(upstream.last().unwrap().header("x-request-id"), None);
+    // The access line (target portcullis::access) carries it with who, what and how it ended.
+    let logs = captured_logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("portcullis::access") && l.contains(&id))
+        .unwrap_or_else(|| panic!("no access line for {id}"));
+    for field in [
+        "key=team-a",
+        "model_group=gpt-test",
+        "status=200",
+        "cost_micro_usd=",
+    ] {
+        assert!(line.contains(field), "{field} missing: {line}");
+    }
+    assert!(!line.contains(KEY_A), "{line}");
+
+    let long = "x".repeat(65);
+    for bad in ["has space", "quote\"d", "semi;colon", long.as_str()] {
+        let response = h
+            .chat(Some(KEY_A), &hello("gpt-test"))
+            .header("x-request-id", bad)
+            .send()
+            .await
+            .unwrap();
+        let got = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_ne!(got, bad);
+        assert!(
+            got.len() == 16 && got.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{got}"
+        );
+    }
+    h.stop().await;
+}

@@ -151,7 +151,11 @@ mod tests {
         use crate::request::ChatRequest;
         use crate::request::embeddings::EmbeddingsRequest;
 
-        let chat = ChatRequest::parse(br#"{"model":"public","messages":[{"role":"user","content":"hi"}]}"#, 8).unwrap();
+        let chat = ChatRequest::parse(
+            br#"{"model":"public","messages":[{"role":"user","content":"hi"}]}"#,
+            8,
+        )
+        .unwrap();
         let emb = EmbeddingsRequest::parse(br#"{"model":"public","input":"x"}"#, 8).unwrap();
         let keyed = spec("https://r.openai.azure.com/openai").credential("k-1");
         let adapter = OpenAiAdapter::new(&keyed).unwrap();
@@ -220,8 +224,11 @@ mod tests {
 
         let keyed = spec("https://r.openai.azure.com/openai").credential("k");
         let adapter = OpenAiAdapter::new(&keyed).unwrap();
-        let chat =
-            ChatRequest::parse(br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}"#, 8).unwrap();
+        let chat = ChatRequest::parse(
+            br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}"#,
+            8,
+        )
+        .unwrap();
         let run = |split: usize| {
             let mut translator = adapter.stream_translator(&chat, 1 << 16);
             let (a, b) = STREAM.as_bytes().split_at(split);
