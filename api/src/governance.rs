@@ -82,7 +82,7 @@ impl Governance {
             limiter,
             policy: limits.policy.clone(),
             prices: group_prices(&config.gateway, &config.catalogue),
-            estimators: group_estimators(&config.gateway),
+            estimators: group_estimators(&config.gateway, limits.policy.exact_token_bytes),
             arbiter,
             spend,
             reconciled: Mutex::new(HashMap::new()),
@@ -369,7 +369,10 @@ fn group_prices(
 
 /// Each group's estimator, for every upstream model its deployments and its fallback groups'
 /// deployments name: a request is reserved for the family that estimates highest.
-fn group_estimators(spec: &portcullis_engine::GatewaySpec) -> HashMap<Arc<str>, cost::Estimator> {
+fn group_estimators(
+    spec: &portcullis_engine::GatewaySpec,
+    exact_bytes: usize,
+) -> HashMap<Arc<str>, cost::Estimator> {
     let by_name: HashMap<&str, &portcullis_engine::ModelGroupSpec> =
         spec.groups.iter().map(|g| (&*g.name, g)).collect();
     let mut estimators = HashMap::new();
@@ -383,7 +386,7 @@ fn group_estimators(spec: &portcullis_engine::GatewaySpec) -> HashMap<Arc<str>, 
         let models = std::iter::once(group)
             .chain(fallbacks)
             .flat_map(|g| g.deployments.iter().map(|d| &*d.upstream_model));
-        let estimator = cost::Estimator::for_models(models);
+        let estimator = cost::Estimator::for_models(models).exact_bytes(exact_bytes);
         for name in std::iter::once(&group.name).chain(&group.aliases) {
             estimators.insert(name.clone(), estimator);
         }
@@ -407,7 +410,7 @@ mod tests {
         spec.group("mixed", vec![DeploymentSpec::new(p, "gpt-4o")]);
         spec.groups[2].fallbacks = vec!["claude".into()];
         spec.groups[2].aliases = vec!["mixed-alias".into()];
-        let estimators = group_estimators(&spec);
+        let estimators = group_estimators(&spec, cost::EXACT_BYTES_PER_REQUEST);
         assert_eq!(estimators["gpt"], cost::Estimator::for_models(["gpt-4o"]));
         assert_eq!(
             estimators["mixed"],

@@ -14,6 +14,7 @@
 //!     rate_limits: local            # local (default: limit ÷ replicas) or closed
 //!     replicas: 3
 //!   default_max_tokens: 4096
+//!   exact_token_bytes: 4096         # counted by the embedded tokenizer; 0 = heuristic only
 //!   missing_max_tokens: default     # default or clamp
 //!   unpriced: deny                  # deny (default) or a price: { input: "1.00", output: "2.00" }
 //!   token_weights: { input: 100, output: 100, cached: 100 }   # percent
@@ -84,6 +85,9 @@ pub(crate) struct RawLimits {
     on_redis_failure: Option<RawFailure>,
     #[serde(default)]
     default_max_tokens: Option<Spanned<u64>>,
+    /// Bytes counted exactly by the embedded tokenizer; 0 = the heuristic only.
+    #[serde(default)]
+    exact_token_bytes: Option<Spanned<usize>>,
     #[serde(default)]
     missing_max_tokens: Option<Spanned<String>>,
     #[serde(default)]
@@ -155,6 +159,9 @@ struct RawModelLimits {
     #[serde(default)]
     budget_reset: Option<ResetPeriod>,
 }
+
+/// Most bytes of a request the tokenizer may count exactly (~130 µs a KiB measured).
+const MAX_EXACT_TOKEN_BYTES: usize = 64 * 1024;
 
 /// Longest lease a reservation may hold.
 const MAX_LEASE: Duration = Duration::from_secs(24 * 3600);
@@ -230,6 +237,17 @@ impl Checker<'_> {
             None => 1,
         };
         let policy = &mut out.policy;
+        if let Some(n) = &raw.exact_token_bytes {
+            if n.value > MAX_EXACT_TOKEN_BYTES {
+                self.problem(
+                    "limits.exact_token_bytes",
+                    Some(n),
+                    format!("must be between 0 and {MAX_EXACT_TOKEN_BYTES}"),
+                );
+            } else {
+                policy.exact_token_bytes = n.value;
+            }
+        }
         if let Some(n) = raw.default_max_tokens {
             if n.value == 0 {
                 self.problem(

@@ -193,6 +193,14 @@ fn limits_section_reads_backend_policy_and_model_limits() {
     assert_eq!(limits.policy.lease, Duration::from_secs(300));
     assert_eq!(limits.policy.models["gpt-4o-mini"].rpm, Some(10));
     assert_eq!(
+        limits.policy.exact_token_bytes,
+        portcullis_engine::cost::EXACT_BYTES_PER_REQUEST
+    );
+    let off = load(&format!("{VALID}limits:\n  exact_token_bytes: 0\n")).unwrap();
+    assert_eq!(off.limits.policy.exact_token_bytes, 0);
+    let err = error_of(&format!("{VALID}limits:\n  exact_token_bytes: 70000\n"));
+    assert!(err.contains("limits.exact_token_bytes"), "{err}");
+    assert_eq!(
         limits.policy.models["gpt-4o-mini"].budget,
         Some(portcullis_storage::Budget {
             max_micro_usd: 250_000_000,

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::estimate::{IMAGE_TOKENS, is_image_part};
 use super::family::{Families, Profile};
-use super::tokenizer::{Budget, Encoding};
+use super::tokenizer::{Budget, EXACT_BYTES_PER_REQUEST, Encoding};
 
 /// Request fields rendered into the prompt with their keys (tool and output schemas).
 const SCHEMA_FIELDS: &[&str] = &["tools", "functions", "tool_choice", "response_format"];
@@ -23,12 +23,27 @@ const TOOL_FIELDS: &[&str] = &["tools", "functions"];
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Estimator {
     families: Families,
+    /// Bytes of one request's text counted exactly (the rest by the heuristic); 0 = the
+    /// heuristic only, and no rank file is ever loaded.
+    exact_bytes: usize,
 }
 
 impl Estimator {
     /// For requests that may be served by any of `families`.
     pub fn new(families: Families) -> Self {
-        Self { families }
+        Self {
+            families,
+            exact_bytes: EXACT_BYTES_PER_REQUEST,
+        }
+    }
+
+    /// This estimator counting at most `bytes` of a request exactly (config
+    /// `limits.exact_token_bytes`; 0 turns the tokenizer off).
+    pub fn exact_bytes(self, bytes: usize) -> Self {
+        Self {
+            exact_bytes: bytes,
+            ..self
+        }
     }
 
     /// For requests served by these upstream models.
@@ -45,7 +60,7 @@ impl Estimator {
     /// them, images at [`IMAGE_TOKENS`]) and its schemas (keys included), with the family's
     /// per-request, per-message and tool framing.
     pub fn chat_prompt_tokens(&self, body: &Map<String, Value>) -> u64 {
-        let mut tally = Tally::new(self.families);
+        let mut tally = Tally::new(self.families, self.exact_bytes);
         let mut messages = 0u64;
         if let Some(Value::Array(list)) = body.get("messages") {
             for message in list {
@@ -72,7 +87,7 @@ impl Estimator {
     /// Tokens of an embeddings request's `input`: strings counted like chat text, arrays of
     /// token ids counted exactly (one per id), no framing.
     pub fn embedding_input_tokens(&self, input: &Value) -> u64 {
-        let mut tally = Tally::new(self.families);
+        let mut tally = Tally::new(self.families, self.exact_bytes);
         tally.walk(input, false);
         tally.finish(|_| 0)
     }
@@ -88,8 +103,8 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(families: Families) -> Self {
-        let counter = |e| families.uses(e).then(|| (Budget::per_request(), 0));
+    fn new(families: Families, exact_bytes: usize) -> Self {
+        let counter = |e| families.uses(e).then(|| (Budget::bytes(exact_bytes), 0));
         Self {
             families,
             o200k: counter(Encoding::O200k),

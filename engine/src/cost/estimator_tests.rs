@@ -150,6 +150,32 @@ fn text_past_the_byte_budget_is_extrapolated_by_the_heuristic() {
 }
 
 #[test]
+fn an_exact_budget_of_zero_is_the_heuristic_alone_and_a_smaller_one_counts_less_exactly() {
+    loaded();
+    let text = "The gateway admits a request once its estimate fits. ".repeat(100); // 5.3 KB
+    let off = chat(
+        family(Family::OpenAiO200k).exact_bytes(0),
+        one_user_message(&text),
+    );
+    // 3 + 4 framing; "user" and the text both by the heuristic.
+    assert_eq!(
+        off,
+        7 + estimate_text_tokens("user") + estimate_text_tokens(&text)
+    );
+    let small = chat(
+        family(Family::OpenAiO200k).exact_bytes(512),
+        one_user_message(&text),
+    );
+    let full = chat(family(Family::OpenAiO200k), one_user_message(&text));
+    let exact = count_exact(Encoding::O200k, &text).unwrap_or(0);
+    // The heuristic errs high, so the less is counted exactly, the higher the estimate.
+    assert!(
+        off >= small && small >= full && full >= exact,
+        "{off} {small} {full} {exact}"
+    );
+}
+
+#[test]
 fn images_keep_their_fixed_charge_and_tools_add_the_family_tool_prompt() {
     loaded();
     let image = json!({"model": "m", "messages": [{"role": "user", "content": [

@@ -39,3 +39,4 @@ pub use estimator::Estimator;
 pub use family::{Families, Family};
 pub use money::{MicroUsd, MoneyParseError};
 pub use price::{LongContext, Price, Rates, cost};
+pub use tokenizer::EXACT_BYTES_PER_REQUEST;

@@ -96,6 +96,9 @@ pub struct LimitsPolicy {
     /// How long a reservation holds without a settle (longer than any request).
     pub lease: Duration,
     pub models: HashMap<Arc<str>, ModelLimits>,
+    /// Bytes of a request's text the embedded tokenizer counts exactly before admission (the
+    /// rest by the one-pass heuristic); 0 = the heuristic only.
+    pub exact_token_bytes: usize,
 }
 
 impl Default for LimitsPolicy {
@@ -107,6 +110,7 @@ impl Default for LimitsPolicy {
             weights: TokenWeights::default(),
             lease: Duration::from_secs(15 * 60),
             models: HashMap::new(),
+            exact_token_bytes: crate::cost::EXACT_BYTES_PER_REQUEST,
         }
     }
 }
