@@ -124,7 +124,9 @@ def faults(s):
             ("p99", us(d["p99"]), us(g["p99"]), plus(a["p99"]))]
     target("one deployment of three failing: client-visible failures < 0.5%", f"{g['failure_pct']}%",
            g["failure_pct"] < 0.5, "faults")
-    return (header(s) + [f"{s['failing']}; {rate(s['rate'])} req/s open loop.", ""]
+    counters = ", ".join(f"`{k}` {v}" for k, v in sorted(s.get("gateway_counters", {}).items()))
+    did = [f"What the gateway did (its /metrics after the run): {counters}.", ""] if counters else []
+    return (header(s) + [f"{s['failing']}; {rate(s['rate'])} req/s open loop.", ""] + did
             + table(["measurement", "direct to a healthy mock", "through gateway", "added"], rows)
             + plots("faults", ["gateway.latency-over-time.svg", "gateway.latency-distribution.svg"]))
 

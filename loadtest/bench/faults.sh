@@ -30,6 +30,10 @@ run() { # name url [key]
 }
 run direct "$mock"
 run gateway "$gw" "$BENCH_KEY"
+# What the gateway did about the failing deployment: retries, breaker transitions, budget.
+curl -sf -H "Authorization: Bearer $BENCH_MASTER_KEY" http://127.0.0.1:14001/metrics \
+  | grep -E '^portcullis_(retries_total|breaker_transitions_total|retry_budget_exhausted_total|fallbacks_total)' \
+  > "$out/gateway-metrics.txt" || true
 
 python3 - "$out" "$secs" "$rate" "$(run_facts)" "$failing" "$fault" <<'PY'
 import json, sys
@@ -44,7 +48,18 @@ def run(name):
             "failure_pct": round(100 * bad / owed, 3) if owed else 0.0,
             **{k: l[k] for k in ("p50", "p90", "p99", "p99_9", "max")}}
 d, g = run("direct"), run("gateway")
+def counters():
+    out = {}
+    try:
+        for line in open(f"{out_dir}/gateway-metrics.txt"):
+            name = line.split("{")[0].split()[0]
+            out[name] = out.get(name, 0) + float(line.split()[-1])
+    except OSError:
+        pass
+    return {k: int(v) for k, v in out.items()}
+out_dir = out
 summary = {"scenario": "faults", **facts, "seconds": secs, "rate": rate,
+           "gateway_counters": counters(),
            "failing": failing,
            "command": f"{facts['env']}FAULT={fault} RECORD=1 loadtest/bench/faults.sh {secs:g}",
            "direct": d, "gateway": g,
@@ -53,4 +68,5 @@ json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
 print(f"faults ({rate:g} req/s, {secs:g} s, {failing}), results in {out}")
 print(f"  client-visible failures: {g['failures']} of {g['owed']} ({g['failure_pct']}%); "
       f"added p50 +{summary['added_us']['p50']} µs, p99 +{summary['added_us']['p99']} µs")
+print(f"  gateway: {summary['gateway_counters']}")
 PY
