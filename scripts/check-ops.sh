@@ -6,7 +6,8 @@
 #   4. haproxy.cfg: haproxy -c
 #   5. docker-compose.yml: docker-compose config (Debian's docker-compose; no engine needed),
 #      or a YAML check when it cannot be installed
-#   6. deploy/portcullis-ha.yaml: portcullis check-config, with its /run/secrets files faked
+#   6. deploy/portcullis-ha.yaml and loadtest/bench/*.yaml: portcullis check-config (the HA
+#      config's /run/secrets files faked)
 #      (needs a built gateway: $PORTCULLIS_BIN, else target/{debug,release}/portcullis)
 # Installs promtool, haproxy and docker-compose from Debian packages when missing.
 set -euo pipefail
@@ -84,6 +85,13 @@ else
   printf 'redis://:placeholder@redis:6379/0' > "$tmp/secrets/redis_url"
   sed "s#file:/run/secrets/#file:$tmp/secrets/#" deploy/portcullis-ha.yaml > "$tmp/portcullis-ha.yaml"
   RUST_BACKTRACE=0 "$bin" check-config --config "$tmp/portcullis-ha.yaml"
+  # The benchmark scenarios' configs (loadtest/bench/*.yaml) must load too, or a scenario
+  # fails only when someone runs it.
+  for f in loadtest/bench/*.yaml; do
+    BENCH_KEY=bench-key-0123456789abcdef BENCH_MASTER_KEY=bench-master-0123456789abcdef0123456789 \
+      BENCH_REDIS_URL=redis://127.0.0.1:6379 RUST_BACKTRACE=0 "$bin" check-config --config "$f" >/dev/null
+    echo "$f: ok"
+  done
 fi
 
 step "ok"
