@@ -10,6 +10,7 @@
 //! never reaches a log line, a metric or an error message.
 
 mod google;
+pub(crate) mod sigv4;
 
 use std::fmt::Debug;
 use std::sync::Arc;
