@@ -189,7 +189,10 @@ fn canonical_uri(path: &str) -> String {
     if path.is_empty() {
         return "/".to_owned();
     }
-    path.split('/').map(uri_encode).collect::<Vec<_>>().join("/")
+    path.split('/')
+        .map(uri_encode)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Pairs decoded, re-encoded the AWS way, sorted by name then value.
@@ -199,7 +202,10 @@ fn canonical_query(query: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (uri_encode(&percent_decode(k)), uri_encode(&percent_decode(v)))
+            (
+                uri_encode(&percent_decode(k)),
+                uri_encode(&percent_decode(v)),
+            )
         })
         .collect();
     pairs.sort();

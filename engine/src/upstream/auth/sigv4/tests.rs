@@ -107,7 +107,12 @@ fn post_x_www_form_urlencoded_matches_the_test_suite() {
 
 #[test]
 fn header_names_are_lowercased_sorted_and_values_trimmed() {
-    let a = suite("POST", "", &[DATE, ("HOST", "  example.amazonaws.com ")], b"");
+    let a = suite(
+        "POST",
+        "",
+        &[DATE, ("HOST", "  example.amazonaws.com ")],
+        b"",
+    );
     let b = suite("POST", "", &[HOST, DATE], b"");
     assert_eq!(a, b);
 }
@@ -219,5 +224,7 @@ fn without_a_session_token_no_token_header_is_sent_or_signed() {
     signer.sign_request(&mut request).unwrap();
     assert!(!request.headers.contains_key("x-amz-security-token"));
     let auth = request.headers["authorization"].to_str().unwrap();
-    assert!(auth.contains("/20150831/eu-west-3/bedrock/aws4_request, SignedHeaders=content-type;host;x-amz-date, "));
+    assert!(auth.contains(
+        "/20150831/eu-west-3/bedrock/aws4_request, SignedHeaders=content-type;host;x-amz-date, "
+    ));
 }
