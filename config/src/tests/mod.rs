@@ -6,6 +6,7 @@
 mod anthropic;
 mod azure;
 mod gemini;
+mod bedrock;
 mod production;
 mod resilience;
 mod rules;
