@@ -226,8 +226,9 @@ async fn tool_calling_round_trip_json_and_stream() {
         { "role": "tool", "tool_call_id": calls[0]["id"], "content": "18C" },
         { "role": "tool", "tool_call_id": calls[1]["id"], "content": "24C" }
     ]);
-    let (status, _) = send_json(h.chat(Some(KEY_ALL), &follow)).await;
-    assert_eq!(status, 200);
+    let (status, answer) = send_json(h.chat(Some(KEY_ALL), &follow)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["choices"][0]["finish_reason"], "stop", "{answer}");
     let sent: Value = serde_json::from_slice(&h.mock.requests().pop().unwrap().body).unwrap();
     let turns = sent["messages"].as_array().unwrap();
     assert_eq!(turns.len(), 3);

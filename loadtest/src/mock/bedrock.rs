@@ -4,6 +4,8 @@
 //! path's model id (the same scripts as the other dialects), and answers as
 //! Bedrock would (JSON, or ConverseStream in real event-stream frames), or
 //! fails as scripted with Bedrock's `x-amzn-ErrorType` and `{"message"}`.
+//! Like Bedrock, it refuses `toolUse`/`toolResult` blocks without a
+//! `toolConfig`; a turn handing back tool results is answered with text.
 
 use std::sync::Arc;
 
@@ -101,9 +103,15 @@ pub(crate) async fn converse(
         return resp;
     }
     let n = shared.next_id();
+    // Tool results are answered with text, as a model would (and a client's loop ends).
+    let offered: &[String] = if req.after_tool_results {
+        &[]
+    } else {
+        &req.tools
+    };
     let calls = plan(
         &behaviour.tool_calls,
-        &req.tools,
+        offered,
         &format!("tooluse_mock_{n}_"),
     );
     let text_chunks = behaviour.chunk_count(!calls.is_empty());

@@ -21,6 +21,8 @@ pub(crate) struct ConverseRequest {
     pub input_tokens: u64,
     /// Names of the offered tools.
     pub tools: Vec<String>,
+    /// The last turn hands back tool results: the mock answers them with text.
+    pub after_tool_results: bool,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +49,14 @@ impl ConverseRequest {
         if messages.is_empty() {
             return Err("A conversation must start with a user message.".to_owned());
         }
+        let tool_blocks = messages
+            .iter()
+            .filter_map(|m| m.get("content").and_then(Value::as_array))
+            .flatten()
+            .any(|b| b.get("toolUse").is_some() || b.get("toolResult").is_some());
+        if tool_blocks && raw.tool_config.is_none() {
+            return Err("The toolConfig field must be defined when using toolUse and toolResult content blocks.".to_owned());
+        }
         let chars: usize = messages
             .iter()
             .filter_map(|m| m.get("content").and_then(Value::as_array))
@@ -68,7 +78,12 @@ impl ConverseRequest {
                     .collect()
             })
             .unwrap_or_default();
+        let after_tool_results = messages
+            .last()
+            .and_then(|m| m.get("content").and_then(Value::as_array))
+            .is_some_and(|blocks| blocks.iter().any(|b| b.get("toolResult").is_some()));
         Ok(Self {
+            after_tool_results,
             max_tokens: raw
                 .inference_config
                 .as_ref()
@@ -230,6 +245,16 @@ mod tests {
         assert_eq!(r.input_tokens, 3);
         assert_eq!(r.tools, ["f"]);
         assert!(ConverseRequest::parse(b"{}").is_err());
+        let no_config = br#"{"messages":[{"role":"user","content":[{"toolResult":{"toolUseId":"t","content":[{"text":"x"}]}}]}]}"#;
+        assert!(
+            ConverseRequest::parse(no_config)
+                .unwrap_err()
+                .contains("toolConfig")
+        );
+        let results = br#"{"messages":[{"role":"user","content":[{"toolResult":{"toolUseId":"t","content":[{"text":"x"}]}}]}],
+            "toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{}}}}]}}"#;
+        assert!(ConverseRequest::parse(results).unwrap().after_tool_results);
+        assert!(!r.after_tool_results);
         assert!(ConverseRequest::parse(b"not json").is_err());
     }
 

@@ -16,7 +16,9 @@
 //!   `tool_choice` `auto` → `{auto:{}}`, `required` → `{any:{}}`, a named function →
 //!   `{tool:{name}}`. `none` has no Converse equivalent: the tools are left out, unless the
 //!   conversation already holds tool blocks (Converse then requires `toolConfig`), in which
-//!   case they are sent without a choice.
+//!   case they are sent without a choice. A conversation with tool blocks but no `tools`
+//!   (an OpenAI client may drop them after the calls) gets a `toolConfig` naming the tools it
+//!   used, each with an open object schema, for the same reason.
 //! - `response_format` `json_object` → a system instruction (Converse has no JSON mode);
 //!   `json_schema` is refused.
 //! - Dropped as harmless: `seed`, `user`, `store`, `metadata`, `service_tier`,
@@ -117,10 +119,16 @@ pub fn build_request(chat: &Map<String, Value>) -> Result<Vec<u8>, TranslateErro
         }
     }
     let mut out = Map::new();
-    let history_has_tools = turns
-        .iter()
-        .flat_map(|(_, b)| b)
-        .any(|b| b.get("toolUse").is_some() || b.get("toolResult").is_some());
+    let mut used_tools: Vec<String> = Vec::new();
+    let mut history_has_tools = false;
+    for block in turns.iter().flat_map(|(_, b)| b) {
+        history_has_tools |= block.get("toolUse").is_some() || block.get("toolResult").is_some();
+        if let Some(name) = block.pointer("/toolUse/name").and_then(Value::as_str)
+            && !used_tools.iter().any(|n| n == name)
+        {
+            used_tools.push(name.to_owned());
+        }
+    }
     let messages: Vec<Value> = turns
         .into_iter()
         .map(|(role, content)| json!({ "role": role, "content": content }))
@@ -132,8 +140,14 @@ pub fn build_request(chat: &Map<String, Value>) -> Result<Vec<u8>, TranslateErro
     if !inference.is_empty() {
         out.insert("inferenceConfig".into(), Value::Object(inference));
     }
-    if let Some(config) = tool_config(chat, history_has_tools)? {
-        out.insert("toolConfig".into(), config);
+    match tool_config(chat, history_has_tools)? {
+        Some(config) => {
+            out.insert("toolConfig".into(), config);
+        }
+        None if history_has_tools => {
+            out.insert("toolConfig".into(), history_tool_config(&used_tools));
+        }
+        None => {}
     }
     serde_json::to_vec(&out).map_err(|_| TranslateError::invalid("messages", "not serialisable"))
 }
@@ -294,6 +308,17 @@ fn tool_result(m: &Value, content: &Value, at: &str) -> Result<Value, TranslateE
         parts.push(json!({ "text": " " }));
     }
     Ok(json!({ "toolResult": { "toolUseId": id, "content": parts } }))
+}
+
+/// A `toolConfig` for a conversation that used `names` but offers no tools now.
+fn history_tool_config(names: &[String]) -> Value {
+    let tools: Vec<Value> = names
+        .iter()
+        .map(|name| {
+            json!({ "toolSpec": { "name": name, "inputSchema": { "json": { "type": "object" } } } })
+        })
+        .collect();
+    json!({ "tools": tools })
 }
 
 fn tool_config(

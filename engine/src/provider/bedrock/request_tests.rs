@@ -79,6 +79,28 @@ fn tool_round_trip_becomes_tool_use_and_merged_tool_results() {
 }
 
 #[test]
+fn a_tool_history_without_tools_still_gets_the_tool_config_converse_requires() {
+    let out = build(json!({
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "tool_calls": [
+                {"id": "t1", "type": "function", "function": {"name": "weather", "arguments": "{}"}}
+            ]},
+            {"role": "tool", "tool_call_id": "t1", "content": "18C"}
+        ]
+    }))
+    .unwrap();
+    assert_eq!(
+        out["toolConfig"],
+        json!({"tools": [{"toolSpec": {"name": "weather", "inputSchema": {"json": {"type": "object"}}}}]})
+    );
+    let plain =
+        build(json!({"model": "m", "messages": [{"role": "user", "content": "x"}]})).unwrap();
+    assert!(plain.get("toolConfig").is_none());
+}
+
+#[test]
 fn tool_choice_maps_auto_named_and_none() {
     let tools = json!([{"type": "function", "function": {"name": "f"}}]);
     let with = |choice: Value| {
