@@ -117,3 +117,40 @@ pub fn translate_response(
     let bytes = serde_json::to_vec(&completion).map_err(|_| MalformedUpstream("serialise"))?;
     Ok((bytes, usage))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    const STAMP: Stamp<'static> = Stamp {
+        id: "chatcmpl-1",
+        model: "m",
+        created: 1,
+    };
+
+    #[test]
+    fn reasoning_blocks_become_reasoning_content_and_guardrails_content_filter() {
+        let body = br#"{"output":{"message":{"role":"assistant","content":[
+            {"reasoningContent":{"reasoningText":{"text":"Let me think.","signature":"sig"}}},
+            {"text":"Blocked."}]}},"stopReason":"guardrail_intervened",
+            "usage":{"inputTokens":3,"outputTokens":2}}"#;
+        let (out, usage) = translate_response(body, STAMP).unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v["choices"][0]["message"]["reasoning_content"],
+            "Let me think."
+        );
+        assert_eq!(v["choices"][0]["message"]["content"], "Blocked.");
+        assert_eq!(v["choices"][0]["finish_reason"], "content_filter");
+        assert!(!String::from_utf8_lossy(&out).contains("sig"));
+        assert_eq!(usage, Usage::new(3, 2));
+    }
+
+    #[test]
+    fn a_body_that_is_not_a_converse_response_is_malformed() {
+        assert!(translate_response(br#"{"message":"hi"}"#, STAMP).is_err());
+        assert!(translate_response(b"<html>", STAMP).is_err());
+    }
+}

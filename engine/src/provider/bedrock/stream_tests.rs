@@ -176,3 +176,45 @@ fn a_frame_over_the_cap_is_refused() {
     assert!(!out.is_empty());
     assert_eq!(t.finish(), Err(StreamError::EventTooLarge(4096)));
 }
+
+#[test]
+fn reasoning_deltas_become_reasoning_content() {
+    let mut bytes = event_frame("messageStart", br#"{"role":"assistant"}"#);
+    bytes.extend(event_frame(
+        "contentBlockDelta",
+        br#"{"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"Think."}}}"#,
+    ));
+    bytes.extend(event_frame(
+        "contentBlockDelta",
+        br#"{"contentBlockIndex":0,"delta":{"reasoningContent":{"signature":"sig"}}}"#,
+    ));
+    bytes.extend(event_frame("messageStop", br#"{"stopReason":"end_turn"}"#));
+    bytes.extend(event_frame(
+        "metadata",
+        br#"{"usage":{"inputTokens":1,"outputTokens":2}}"#,
+    ));
+    let (out, mut t) = run(&bytes, 0, false);
+    let c = chunks(&out);
+    assert_eq!(c.len(), 3, "{out}");
+    assert_eq!(c[1]["choices"][0]["delta"]["reasoning_content"], "Think.");
+    assert!(!out.contains("sig"));
+    assert_eq!(t.finish(), Ok(()));
+}
+
+#[test]
+fn a_guardrail_stop_finishes_with_content_filter() {
+    let mut bytes = event_frame("messageStart", br#"{"role":"assistant"}"#);
+    bytes.extend(event_frame(
+        "messageStop",
+        br#"{"stopReason":"guardrail_intervened"}"#,
+    ));
+    bytes.extend(event_frame(
+        "metadata",
+        br#"{"usage":{"inputTokens":1,"outputTokens":0}}"#,
+    ));
+    let (out, _) = run(&bytes, 0, false);
+    assert_eq!(
+        chunks(&out)[1]["choices"][0]["finish_reason"],
+        "content_filter"
+    );
+}
