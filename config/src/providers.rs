@@ -4,8 +4,8 @@
 //! not reported again.
 
 mod azure;
-mod vertex;
 mod bedrock;
+mod vertex;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -5,8 +5,8 @@
 
 mod anthropic;
 mod azure;
-mod gemini;
 mod bedrock;
+mod gemini;
 mod production;
 mod resilience;
 mod rules;

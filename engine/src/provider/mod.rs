@@ -17,9 +17,9 @@
 
 pub mod anthropic;
 mod azure;
+pub mod bedrock;
 mod embeddings;
 pub mod gemini;
-pub mod bedrock;
 pub mod openai;
 mod vendor;
 
