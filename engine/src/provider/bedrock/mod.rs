@@ -8,6 +8,7 @@
 //! - [`StreamTranslator`]: ConverseStream's AWS event-stream frames ([`eventstream`]) →
 //!   `chat.completion.chunk` SSE, any byte split.
 //! - [`error`]: Bedrock exceptions → [`UpstreamError`].
+//! - `embeddings`: Titan and Cohere embeddings through InvokeModel (`/model/{id}/invoke`).
 //!
 //! `BedrockAdapter` puts these behind the provider seam: `POST {base}/model/{id}/converse`
 //! (or `/converse-stream`, accepting `application/vnd.amazon.eventstream`), the model id
@@ -15,6 +16,7 @@
 //! the provider's SigV4 [`Authorize`](crate::upstream::Authorize) step signs it just before
 //! it is sent.
 
+mod embeddings;
 mod error;
 pub mod eventstream;
 pub mod request;
@@ -34,6 +36,7 @@ use url::Url;
 use super::{ProviderAdapter, UpstreamRequest};
 use crate::error::{EngineError, RequestError, UpstreamError};
 use crate::request::ChatRequest;
+use crate::request::embeddings::EmbeddingsRequest;
 use crate::spec::ProviderSpec;
 use crate::stream::StreamTranslate;
 use crate::usage::Usage;
@@ -156,6 +159,28 @@ impl ProviderAdapter for BedrockAdapter {
             model: request.model().to_owned(),
             max_event_bytes,
         }))
+    }
+
+    fn embeddings_request(
+        &self,
+        request: &EmbeddingsRequest,
+        upstream_model: &str,
+    ) -> Result<UpstreamRequest, EngineError> {
+        let body = embeddings::embeddings_body(request, upstream_model)?;
+        Ok(UpstreamRequest {
+            url: self.endpoint(upstream_model, "invoke")?,
+            headers: HeaderMap::new(),
+            body,
+        })
+    }
+
+    fn embeddings_response(
+        &self,
+        body: Bytes,
+        request: &EmbeddingsRequest,
+    ) -> Result<(Bytes, Option<Usage>), UpstreamError> {
+        let (body, usage) = embeddings::embeddings_answer(&body, request)?;
+        Ok((body.into(), usage))
     }
 
     fn classify_error(
