@@ -1,8 +1,8 @@
 //! AWS Bedrock through the gateway against the mock's Converse dialect: every request SigV4
 //! signed with the configured credentials (the mock verifies the signature and the session
 //! token), JSON and ConverseStream (real event-stream frames), tool-calling round trips,
-//! Bedrock errors classified (throttling retried), and the AWS credentials never in a
-//! response, a log line or a metric.
+//! Bedrock errors classified (throttling retried), Titan and Cohere embeddings through
+//! InvokeModel, and the AWS credentials never in a response, a log line or a metric.
 
 use portcullis_api::StartOptions;
 use portcullis_loadtest::mock::{AwsCredentials, Behaviour, MockOptions, MockUpstream, ToolCall};
@@ -46,6 +46,8 @@ providers:
 models:
   - {{ name: claude-bedrock, deployments: [{{ provider: aws, model: "{CLAUDE}" }}] }}
   - {{ name: nova, deployments: [{{ provider: aws, model: "{NOVA}" }}] }}
+  - {{ name: titan, deployments: [{{ provider: aws, model: "amazon.titan-embed-text-v2:0" }}] }}
+  - {{ name: cohere, deployments: [{{ provider: aws, model: "cohere.embed-english-v3" }}] }}
 keys:
   - {{ name: team-all, key: env:KEY_ALL, models: ["*"] }}
 "#
@@ -352,5 +354,57 @@ async fn a_signature_made_with_other_credentials_is_refused_upstream_and_not_ret
     assert!(status >= 500, "{status} {body}");
     assert_eq!(error_type(&body), "upstream_error", "{body}");
     assert_eq!(h.mock.converse_count(), 1);
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn titan_and_cohere_embeddings_go_through_signed_invoke_model() {
+    let h = start().await;
+    let embed = |body: Value| {
+        h.http
+            .post(h.url("/v1/embeddings"))
+            .bearer_auth(KEY_ALL)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+    let (status, titan) = send_json(embed(json!({
+        "model": "titan", "input": "hello world", "dimensions": 256, "encoding_format": "float"
+    })))
+    .await;
+    assert_eq!(status, 200, "{titan}");
+    assert_eq!(titan["object"], "list");
+    assert_eq!(titan["data"][0]["embedding"].as_array().unwrap().len(), 256);
+    assert_eq!(titan["usage"]["prompt_tokens"], 2);
+    let last = h.mock.requests().pop().unwrap();
+    assert_eq!(last.path, "/model/amazon.titan-embed-text-v2%3A0/invoke");
+    assert!(
+        last.header("authorization")
+            .unwrap()
+            .starts_with("AWS4-HMAC-SHA256 ")
+    );
+    let sent: Value = serde_json::from_slice(&last.body).unwrap();
+    assert_eq!(
+        sent,
+        json!({"inputText": "hello world", "dimensions": 256, "normalize": true})
+    );
+
+    let (status, cohere) =
+        send_json(embed(json!({"model": "cohere", "input": ["a", "b", "c"]}))).await;
+    assert_eq!(status, 200, "{cohere}");
+    assert_eq!(cohere["data"].as_array().unwrap().len(), 3);
+    assert_eq!(cohere["data"][2]["index"], 2);
+
+    // Titan takes one input per call: several are the client's 400, and nothing is sent.
+    let before = h.mock.requests().len();
+    let (status, body) = send_json(embed(json!({"model": "titan", "input": ["a", "b"]}))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("one input"),
+        "{body}"
+    );
+    assert_eq!(h.mock.requests().len(), before);
     h.stop().await;
 }

@@ -41,7 +41,7 @@ pub(crate) fn route(path: &str) -> Option<(String, bool)> {
     (!id.is_empty() && !id.contains('/')).then(|| (decode(id), stream))
 }
 
-fn decode(s: &str) -> String {
+pub(super) fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -65,18 +65,29 @@ fn decode(s: &str) -> String {
 }
 
 /// A Bedrock error answer.
-fn error(status: StatusCode, kind: &str, message: &str) -> Response<MockBody> {
+pub(super) fn error(status: StatusCode, kind: &str, message: &str) -> Response<MockBody> {
     let mut resp = respond::json(status, error_body(message));
     with_error_type(&mut resp, kind);
     resp
 }
 
-fn with_error_type(resp: &mut Response<MockBody>, kind: &str) {
+pub(super) fn with_error_type(resp: &mut Response<MockBody>, kind: &str) {
     if let Ok(value) = HeaderValue::from_str(&format!(
         "{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"
     )) {
         resp.headers_mut().insert(ERROR_TYPE, value);
     }
+}
+
+/// Bedrock's `403` when the request's SigV4 signature does not pass.
+pub(super) fn check_signature(
+    shared: &Shared,
+    parts: &Parts,
+    body: &[u8],
+) -> Option<Response<MockBody>> {
+    check(parts, body, shared.aws_credentials().as_ref())
+        .err()
+        .map(|(kind, message)| error(StatusCode::FORBIDDEN, kind, message))
 }
 
 /// Answers one Converse request for `model`.
@@ -87,8 +98,8 @@ pub(crate) async fn converse(
     resume_seen: u64,
     (model, stream): (String, bool),
 ) -> Response<MockBody> {
-    if let Err((kind, message)) = check(parts, body, shared.aws_credentials().as_ref()) {
-        return error(StatusCode::FORBIDDEN, kind, message);
+    if let Some(refused) = check_signature(shared, parts, body) {
+        return refused;
     }
     let req = match ConverseRequest::parse(body) {
         Ok(req) => req,

@@ -20,6 +20,8 @@
 //!   Converse JSON, or ConverseStream in AWS event-stream frames (needs a
 //!   SigV4 `Authorization`; verified once
 //!   [`MockUpstream::expect_aws_credentials`] is called).
+//! - `POST /model/{id}/invoke`: Bedrock InvokeModel for Titan and Cohere
+//!   embedding models (same SigV4 check).
 //! - `GET /v1/models`: a list of a few mock model ids.
 //! - anything else: an OpenAI-shaped `404`.
 //!
@@ -38,6 +40,7 @@ mod anthropic_stream;
 mod anthropic_wire;
 mod azure;
 mod bedrock;
+mod bedrock_invoke;
 mod bedrock_sigv4;
 mod bedrock_stream;
 mod bedrock_wire;

@@ -21,8 +21,8 @@ use super::respond::{self, MockBody};
 use super::state::{Route, Shared};
 use super::vertex_token::TOKEN_PATH;
 use super::{
-    Behaviour, RecordedRequest, anthropic, azure, bedrock, embeddings, gemini, gemini_wire, openai,
-    vertex,
+    Behaviour, RecordedRequest, anthropic, azure, bedrock, bedrock_invoke, embeddings, gemini,
+    gemini_wire, openai, vertex,
 };
 
 /// The chat-completions route.
@@ -54,12 +54,16 @@ pub(crate) async fn handle(
         .then(|| vertex::vertex_call(parts.uri.path()))
         .flatten();
     let converse = post.then(|| bedrock::route(parts.uri.path())).flatten();
+    let invoke = post
+        .then(|| bedrock_invoke::route(parts.uri.path()))
+        .flatten();
     let route = azure.unwrap_or(match (&parts.method, parts.uri.path()) {
         _ if gemini_call.is_some() || vertex_call.is_some() => Route::Gemini,
         (&Method::POST, CHAT_PATH) => Route::Chat,
         (&Method::POST, EMBEDDINGS_PATH) => Route::Embeddings,
         (&Method::POST, MESSAGES_PATH) => Route::Messages,
         _ if converse.is_some() => Route::Converse,
+        _ if invoke.is_some() => Route::Embeddings,
         _ => Route::Other,
     });
     shared.count(route);
@@ -95,6 +99,9 @@ pub(crate) async fn handle(
     }
     if let Some(converse) = converse {
         return Ok(bedrock::converse(&shared, &parts, &body, resume_seen, converse).await);
+    }
+    if let Some(model) = invoke {
+        return Ok(bedrock_invoke::invoke(&shared, &parts, &body, model).await);
     }
     if route == Route::Messages {
         return Ok(anthropic::messages(&shared, &parts, &body, resume_seen).await);

@@ -29,7 +29,10 @@ fn refuse(field: &str, message: &str) -> RequestError {
 }
 
 /// The InvokeModel body for `request` on `model`.
-pub(super) fn embeddings_body(request: &EmbeddingsRequest, model: &str) -> Result<Vec<u8>, RequestError> {
+pub(super) fn embeddings_body(
+    request: &EmbeddingsRequest,
+    model: &str,
+) -> Result<Vec<u8>, RequestError> {
     let Some(texts) = request.texts() else {
         return Err(refuse(
             "input",
