@@ -19,7 +19,7 @@ done
 base=$(awk '/OpenAI-compatible base URL/ {print $4}' "$out")
 key=$(awk '/demo virtual key/ {print $4}' "$out")
 [ -n "$base" ] && [ -n "$key" ] || { echo "demo did not start"; cat "$out"; exit 1; }
-"$PYTHON" scripts/openai_sdk_smoke.py "$base" "$key" demo-model demo-embedding
+"$PYTHON" scripts/openai_sdk_smoke.py "$base" "$key" demo-model demo-embedding demo-bedrock
 if [ "${SKIP_ANTHROPIC:-0}" != 1 ]; then
   root=${base%/v1}
   "$PYTHON" scripts/anthropic_sdk_smoke.py "$root" "$key" demo-model demo-claude

@@ -1,9 +1,11 @@
 //! `portcullis demo`: a working gateway with no provider account and no config file.
 //!
-//! Starts the mock upstream from `portcullis-loadtest` in-process, behind two providers: one
-//! speaking OpenAI's dialect (model [`DEMO_MODEL`]) and one speaking Anthropic's Messages API
-//! (model [`DEMO_CLAUDE_MODEL`]), so both translations can be tried, plus an embeddings model
-//! ([`DEMO_EMBEDDING_MODEL`], on the OpenAI-dialect provider). When a request offers
+//! Starts the mock upstream from `portcullis-loadtest` in-process, behind three providers: one
+//! speaking OpenAI's dialect (model [`DEMO_MODEL`]), one speaking Anthropic's Messages API
+//! (model [`DEMO_CLAUDE_MODEL`]) and one speaking AWS Bedrock's Converse API, SigV4-signed with
+//! random credentials the mock verifies (model [`DEMO_BEDROCK_MODEL`]), so every translation
+//! can be tried, plus an embeddings model ([`DEMO_EMBEDDING_MODEL`], on the OpenAI-dialect
+//! provider). When a request offers
 //! tools, the mock calls the first one. Generates a demo virtual key and master key, and
 //! prints a curl command and SDK snippets that work as printed. Nothing is written to disk.
 
@@ -12,8 +14,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use portcullis_engine::provider::Vendor;
-use portcullis_engine::{DeploymentSpec, GatewaySpec, ProviderSpec};
-use portcullis_loadtest::mock::{Behaviour, MockOptions, MockUpstream, ToolCall};
+use portcullis_engine::{BedrockSpec, DeploymentSpec, GatewaySpec, ProviderSpec};
+use portcullis_loadtest::mock::{AwsCredentials, Behaviour, MockOptions, MockUpstream, ToolCall};
 use secrecy::SecretString;
 
 use crate::keygen;
@@ -28,6 +30,9 @@ pub const DEMO_CLAUDE_MODEL: &str = "demo-claude";
 
 /// The public model name of the demo's embeddings (priced like OpenAI's small embedding model).
 pub const DEMO_EMBEDDING_MODEL: &str = "demo-embedding";
+
+/// The public model name the demo serves through a Bedrock (Converse) provider.
+pub const DEMO_BEDROCK_MODEL: &str = "demo-bedrock";
 
 /// What the demo started, and the credentials to use it.
 #[derive(Debug)]
@@ -80,6 +85,34 @@ pub async fn prepare(listen: SocketAddr, admin_listen: SocketAddr) -> anyhow::Re
     gateway.group(
         DEMO_CLAUDE_MODEL,
         vec![DeploymentSpec::new(anthropic_provider, "mock-claude")],
+    );
+    // Random AWS credentials: the gateway signs with them and the mock checks the signature.
+    let aws = AwsCredentials {
+        access_key_id: keygen::generate_key()?,
+        secret_access_key: keygen::generate_key()?,
+        session_token: None,
+    };
+    mock.expect_aws_credentials(aws.clone());
+    let bedrock_provider = gateway.provider(
+        ProviderSpec::new(
+            "mock-bedrock",
+            Vendor::Bedrock,
+            format!("http://{}", mock.addr()).parse()?,
+        )
+        .bedrock(BedrockSpec {
+            region: "us-east-1".to_owned(),
+            access_key_id: SecretString::from(aws.access_key_id),
+            secret_access_key: SecretString::from(aws.secret_access_key),
+            session_token: None,
+        })
+        .allow_private_network(),
+    );
+    gateway.group(
+        DEMO_BEDROCK_MODEL,
+        vec![DeploymentSpec::new(
+            bedrock_provider,
+            "anthropic.claude-3-5-sonnet-20240620-v1:0",
+        )],
     );
     let config = Config {
         mode: Mode::Development,
@@ -136,6 +169,10 @@ pub fn print_banner(
     writeln!(
         out,
         "  Anthropic-dialect model:    {DEMO_CLAUDE_MODEL} (any route, any client SDK)"
+    )?;
+    writeln!(
+        out,
+        "  Bedrock-dialect model:      {DEMO_BEDROCK_MODEL} (SigV4-signed Converse, any route)"
     )?;
     writeln!(
         out,

@@ -4,6 +4,7 @@
 //! not reported again.
 
 mod azure;
+mod bedrock;
 mod vertex;
 
 use std::collections::HashMap;
@@ -60,6 +61,9 @@ pub(crate) struct RawProvider {
     /// Vertex AI's project, region and service account; only for vendor `vertex_ai`.
     #[serde(default)]
     pub(crate) vertex: Option<Spanned<vertex::RawVertex>>,
+    /// Region and credentials of AWS Bedrock; required for it, refused for other vendors.
+    #[serde(default)]
+    pub(crate) bedrock: Option<Spanned<bedrock::RawBedrock>>,
 }
 
 /// `anthropic:` under a provider of vendor `anthropic`.
@@ -137,7 +141,15 @@ impl Checker<'_> {
             (Some(v), Vendor::VertexAi) => Some(vertex::default_base_url(&v.value.region.value)),
             _ => None,
         };
-        let default_base_url = profile.default_base_url.or(vertex_default.as_deref());
+        let bedrock = self.bedrock(path, raw.vendor, &raw.name, raw.bedrock);
+        // Bedrock's default endpoint is per region too.
+        let bedrock_default = bedrock
+            .as_ref()
+            .map(|b| portcullis_engine::provider::bedrock::default_base_url(&b.region));
+        let default_base_url = profile
+            .default_base_url
+            .or(vertex_default.as_deref())
+            .or(bedrock_default.as_deref());
         let base_url = match (&raw.base_url, default_base_url) {
             (Some(given), _) => check_base_url(&given.value, policy)
                 .map_err(|why| self.problem(format!("{path}.base_url"), Some(given), why))
@@ -151,6 +163,7 @@ impl Checker<'_> {
                     self.problem(format!("{path}.base_url"), Some(&raw.name), why);
                 })
                 .ok(),
+            (None, None) if raw.vendor == Vendor::Bedrock => None,
             (None, None) => {
                 self.problem(
                     format!("{path}.base_url"),
@@ -168,6 +181,14 @@ impl Checker<'_> {
                 let why =
                     "is not used by vendor vertex_ai: it authenticates with vertex.service_account";
                 self.problem(format!("{path}.api_key"), Some(reference), why);
+                None
+            }
+            Some(reference) if raw.vendor == Vendor::Bedrock => {
+                self.problem(
+                    format!("{path}.api_key"),
+                    Some(reference),
+                    "is not used by vendor bedrock: give the AWS credentials under bedrock:",
+                );
                 None
             }
             Some(reference) => self.secret(&format!("{path}.api_key"), reference),
@@ -220,6 +241,7 @@ impl Checker<'_> {
             anthropic,
             azure,
             vertex,
+            bedrock,
             breaker,
             retry_budget,
             backoff,

@@ -46,8 +46,8 @@ pub use request::{ChatLimits, ChatRequest, OVERRIDE_FIELDS, strict_json};
 pub use retry::{BackoffSpec, RetryBudgetSpec};
 pub use routing::{DeploymentStatus, Lease, Router, Strategy};
 pub use spec::{
-    AnthropicSpec, AzureSpec, DeploymentSpec, GatewaySpec, ModelGroupSpec, ProviderSpec,
-    UpstreamTimeouts,
+    AnthropicSpec, AzureSpec, BedrockSpec, DeploymentSpec, GatewaySpec, ModelGroupSpec,
+    ProviderSpec, UpstreamTimeouts,
 };
 pub use stream::{RelayStream, StreamError, StreamSummary, StreamTranslate};
 pub use upstream::{Authorize, Provider, Providers, UpstreamClients};

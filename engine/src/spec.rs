@@ -43,6 +43,8 @@ pub struct ProviderSpec {
     pub azure: AzureSpec,
     /// Vertex AI's project, region and service account; `Some` only for vendor `vertex_ai`.
     pub vertex: Option<VertexSpec>,
+    /// Region and credentials of a Bedrock provider; `None` for every other vendor.
+    pub bedrock: Option<BedrockSpec>,
     /// When a deployment of this provider stops taking traffic, and for how long.
     pub breaker: BreakerSpec,
     /// How many retries this provider's failures may cause, over the requests it served.
@@ -117,6 +119,25 @@ pub struct ServiceAccount {
     pub token_uri: Url,
 }
 
+/// Per-provider settings of AWS Bedrock: the region and the resolved credentials.
+#[derive(Clone)]
+pub struct BedrockSpec {
+    /// `us-east-1`, ...: part of the default endpoint and of every signature's scope.
+    pub region: String,
+    pub access_key_id: SecretString,
+    pub secret_access_key: SecretString,
+    /// For temporary credentials (STS), sent as `x-amz-security-token`.
+    pub session_token: Option<SecretString>,
+}
+
+impl std::fmt::Debug for BedrockSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BedrockSpec")
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ProviderSpec {
     pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
     pub const DEFAULT_MAX_EVENT_BYTES: usize = 1024 * 1024;
@@ -135,6 +156,7 @@ impl ProviderSpec {
             anthropic: AnthropicSpec::default(),
             azure: AzureSpec::default(),
             vertex: None,
+            bedrock: None,
             breaker: BreakerSpec::default(),
             retry_budget: RetryBudgetSpec::default(),
             backoff: BackoffSpec::default(),
@@ -153,6 +175,11 @@ impl ProviderSpec {
 
     pub fn vertex(mut self, vertex: VertexSpec) -> Self {
         self.vertex = Some(vertex);
+        self
+    }
+
+    pub fn bedrock(mut self, bedrock: BedrockSpec) -> Self {
+        self.bedrock = Some(bedrock);
         self
     }
 

@@ -20,4 +20,6 @@
 pub mod load;
 pub mod mock;
 
-pub use mock::{Behaviour, MockOptions, MockUpstream, RecordedRequest, Stall, ToolCall};
+pub use mock::{
+    AwsCredentials, Behaviour, MockOptions, MockUpstream, RecordedRequest, Stall, ToolCall,
+};

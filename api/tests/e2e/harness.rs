@@ -39,7 +39,7 @@ impl Write for Capture {
     }
 }
 
-fn init_log_capture() {
+pub(crate) fn init_log_capture() {
     static INIT: OnceLock<()> = OnceLock::new();
     INIT.get_or_init(|| {
         let buffer = LOGS.get_or_init(Default::default).clone();

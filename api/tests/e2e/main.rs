@@ -10,6 +10,7 @@ mod admin_openapi;
 mod anthropic;
 mod auth;
 mod azure;
+mod bedrock;
 mod boundary;
 mod embeddings;
 mod gemini;

@@ -327,7 +327,11 @@ fn conventional_env(vendor: Vendor) -> Option<&'static str> {
         Vendor::Anthropic => "ANTHROPIC_API_KEY",
         Vendor::Azure => "AZURE_API_KEY",
         Vendor::Gemini => "GEMINI_API_KEY",
-        Vendor::OpenaiCompatible | Vendor::Vllm | Vendor::Ollama | Vendor::VertexAi => {
+        Vendor::OpenaiCompatible
+        | Vendor::Vllm
+        | Vendor::Ollama
+        | Vendor::VertexAi
+        | Vendor::Bedrock => {
             return None;
         }
     })

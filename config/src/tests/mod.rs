@@ -5,6 +5,7 @@
 
 mod anthropic;
 mod azure;
+mod bedrock;
 mod gemini;
 mod production;
 mod resilience;

@@ -17,6 +17,7 @@
 
 pub mod anthropic;
 mod azure;
+pub mod bedrock;
 mod embeddings;
 pub mod gemini;
 pub mod openai;
@@ -127,5 +128,6 @@ pub(crate) fn adapter_for(spec: &ProviderSpec) -> Result<Arc<dyn ProviderAdapter
         Dialect::Anthropic => Ok(Arc::new(anthropic::AnthropicAdapter::new(spec)?)),
         Dialect::Gemini => Ok(Arc::new(gemini::GeminiAdapter::new(spec)?)),
         Dialect::VertexAi => Ok(Arc::new(gemini::vertex::VertexAdapter::new(spec)?)),
+        Dialect::Bedrock => Ok(Arc::new(bedrock::BedrockAdapter::new(spec)?)),
     }
 }

@@ -13,6 +13,8 @@ pub enum AuthStyle {
     XApiKey,
     /// `x-goog-api-key: <credential>` (Google AI Studio; never the `key=` URL parameter).
     GoogApiKey,
+    /// AWS SigV4: no static header; each request is signed just before it is sent.
+    SigV4,
 }
 
 /// The wire dialect a vendor speaks: which adapter folder serves it.
@@ -26,6 +28,8 @@ pub enum Dialect {
     Gemini,
     /// Vertex AI: Gemini's wire format, and Claude through Anthropic's, at project paths.
     VertexAi,
+    /// AWS Bedrock's Converse API (event-stream framed streams, SigV4 signing).
+    Bedrock,
 }
 
 /// How a vendor's endpoint URLs are formed from the configured base URL.
@@ -60,7 +64,7 @@ pub struct VendorProfile {
     pub paths: Paths,
 }
 
-/// The vendors Portcullis knows: OpenAI-compatible ones, and Anthropic.
+/// The vendors Portcullis knows: OpenAI-compatible ones, Anthropic and Bedrock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Vendor {
@@ -84,11 +88,13 @@ pub enum Vendor {
     Gemini,
     /// Google Cloud Vertex AI (Gemini, and Claude on Vertex), with a service account.
     VertexAi,
+    /// AWS Bedrock (Converse); credentials and region in the provider's `bedrock:` block.
+    Bedrock,
 }
 
 impl Vendor {
     /// Every vendor, for docs and error messages.
-    pub const ALL: [Vendor; 14] = [
+    pub const ALL: [Vendor; 15] = [
         Vendor::Openai,
         Vendor::OpenaiCompatible,
         Vendor::Vllm,
@@ -103,6 +109,7 @@ impl Vendor {
         Vendor::Azure,
         Vendor::Gemini,
         Vendor::VertexAi,
+        Vendor::Bedrock,
     ];
 
     /// The config spelling of this vendor.
@@ -122,6 +129,7 @@ impl Vendor {
             Vendor::Azure => "azure",
             Vendor::Gemini => "gemini",
             Vendor::VertexAi => "vertex_ai",
+            Vendor::Bedrock => "bedrock",
         }
     }
 
@@ -185,6 +193,16 @@ impl Vendor {
                 dialect: Dialect::VertexAi,
                 default_base_url: None,
                 auth: AuthStyle::Bearer,
+                requires_credential: false,
+                stream_usage: StreamUsage::Always,
+                paths: Paths::Plain,
+            },
+            // The default endpoint depends on the region (`bedrock.region`); the config
+            // derives it. The credential is the `bedrock:` block, not `api_key`.
+            Vendor::Bedrock => VendorProfile {
+                dialect: Dialect::Bedrock,
+                default_base_url: None,
+                auth: AuthStyle::SigV4,
                 requires_credential: false,
                 stream_usage: StreamUsage::Always,
                 paths: Paths::Plain,

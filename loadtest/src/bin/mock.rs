@@ -1,6 +1,7 @@
 //! `portcullis-mock`: the mock upstream (OpenAI chat completions, Anthropic
-//! messages and Gemini generateContent) as a standalone server, for benchmarks and manual
-//! testing.
+//! messages, Gemini generateContent and Bedrock Converse) as a standalone server, for
+//! benchmarks and manual testing. Bedrock requests need a SigV4 `Authorization`; only its
+//! shape is checked here, since no credentials are configured.
 //!
 //! Recording is off (a long benchmark would otherwise grow memory without
 //! bound). Prints one line with the bound address, then serves until Ctrl-C.

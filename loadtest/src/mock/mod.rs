@@ -16,6 +16,12 @@
 //!   `:streamRawPredict` (Claude), with a Bearer token from `POST /token`, which
 //!   verifies a service account's RS256 JWT once [`MockUpstream::vertex_tokens`]
 //!   is called.
+//! - `POST /model/{id}/converse` and `/converse-stream`: AWS Bedrock
+//!   Converse JSON, or ConverseStream in AWS event-stream frames (needs a
+//!   SigV4 `Authorization`; verified once
+//!   [`MockUpstream::expect_aws_credentials`] is called).
+//! - `POST /model/{id}/invoke`: Bedrock InvokeModel for Titan and Cohere
+//!   embedding models (same SigV4 check).
 //! - `GET /v1/models`: a list of a few mock model ids.
 //! - anything else: an OpenAI-shaped `404`.
 //!
@@ -33,6 +39,11 @@ mod anthropic;
 mod anthropic_stream;
 mod anthropic_wire;
 mod azure;
+mod bedrock;
+mod bedrock_invoke;
+mod bedrock_sigv4;
+mod bedrock_stream;
+mod bedrock_wire;
 mod behaviour;
 mod builder;
 mod embeddings;
@@ -64,6 +75,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use azure::AZURE_PREFIX;
+pub use bedrock_sigv4::AwsCredentials;
 pub use behaviour::{
     Behaviour, DEFAULT_CHUNKS, DEFAULT_JSON_COMPLETION_TOKENS, Stall, TOOL_ARGUMENT_PIECE, ToolCall,
 };
@@ -191,6 +203,18 @@ impl MockUpstream {
     /// `http://ADDR/token`, the `token_uri` of a test service account.
     pub fn token_uri(&self) -> String {
         format!("http://{}{TOKEN_PATH}", self.addr)
+    }
+
+    /// Bedrock Converse requests (JSON and stream) received.
+    pub fn converse_count(&self) -> u64 {
+        self.shared.converse()
+    }
+
+    /// From now on, Bedrock requests must carry a SigV4 signature made with
+    /// `credentials` (and their session token, if any), else they get
+    /// Bedrock's `403`.
+    pub fn expect_aws_credentials(&self, credentials: AwsCredentials) {
+        self.shared.set_aws_credentials(credentials);
     }
 
     /// Completion requests (either dialect) whose body named `model`.

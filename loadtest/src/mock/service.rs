@@ -1,7 +1,7 @@
 //! Request handling for the mock upstream: count, read, record, route, check
 //! the dialect's credential, then hand over to the dialect
 //! ([`super::openai`], [`super::embeddings`], [`super::anthropic`], [`super::azure`],
-//! [`super::gemini`]).
+//! [`super::gemini`], [`super::bedrock`]).
 //!
 //! [`fault`] is the precedence both dialects share before success:
 //! latency, then a redirect, then a scripted error.
@@ -21,7 +21,8 @@ use super::respond::{self, MockBody};
 use super::state::{Route, Shared};
 use super::vertex_token::TOKEN_PATH;
 use super::{
-    Behaviour, RecordedRequest, anthropic, azure, embeddings, gemini, gemini_wire, openai, vertex,
+    Behaviour, RecordedRequest, anthropic, azure, bedrock, bedrock_invoke, embeddings, gemini,
+    gemini_wire, openai, vertex,
 };
 
 /// The chat-completions route.
@@ -52,11 +53,17 @@ pub(crate) async fn handle(
     let vertex_call = post
         .then(|| vertex::vertex_call(parts.uri.path()))
         .flatten();
+    let converse = post.then(|| bedrock::route(parts.uri.path())).flatten();
+    let invoke = post
+        .then(|| bedrock_invoke::route(parts.uri.path()))
+        .flatten();
     let route = azure.unwrap_or(match (&parts.method, parts.uri.path()) {
         _ if gemini_call.is_some() || vertex_call.is_some() => Route::Gemini,
         (&Method::POST, CHAT_PATH) => Route::Chat,
         (&Method::POST, EMBEDDINGS_PATH) => Route::Embeddings,
         (&Method::POST, MESSAGES_PATH) => Route::Messages,
+        _ if converse.is_some() => Route::Converse,
+        _ if invoke.is_some() => Route::Embeddings,
         _ => Route::Other,
     });
     shared.count(route);
@@ -89,6 +96,12 @@ pub(crate) async fn handle(
         if let Some((status, body)) = shared.grant_token(&audience, &body) {
             return Ok(respond::json(respond::error_status(status), body));
         }
+    }
+    if let Some(converse) = converse {
+        return Ok(bedrock::converse(&shared, &parts, &body, resume_seen, converse).await);
+    }
+    if let Some(model) = invoke {
+        return Ok(bedrock_invoke::invoke(&shared, &parts, &body, model).await);
     }
     if route == Route::Messages {
         return Ok(anthropic::messages(&shared, &parts, &body, resume_seen).await);

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::watch;
 
+use super::bedrock_sigv4::AwsCredentials;
 use super::script::ModelScripts;
 use super::vertex_token::Issuer;
 use super::{Behaviour, MockOptions, RecordedRequest};
@@ -26,6 +27,8 @@ pub(crate) enum Route {
     Embeddings,
     /// A Gemini `generateContent` / `streamGenerateContent` call.
     Gemini,
+    /// `POST /model/{id}/converse` and `/converse-stream` (Bedrock).
+    Converse,
     /// Anything else.
     Other,
 }
@@ -44,6 +47,9 @@ pub(crate) struct Shared {
     messages: AtomicU64,
     embeddings: AtomicU64,
     gemini: AtomicU64,
+    converse: AtomicU64,
+    /// Credentials Bedrock requests must be signed with, once a test sets them.
+    aws: Mutex<Option<AwsCredentials>>,
     chunks: AtomicU64,
     ids: AtomicU64,
     /// Set once anything is scripted, so unscripted runs skip the locks.
@@ -81,6 +87,8 @@ impl Shared {
             messages: AtomicU64::new(0),
             embeddings: AtomicU64::new(0),
             gemini: AtomicU64::new(0),
+            converse: AtomicU64::new(0),
+            aws: Mutex::new(None),
             chunks: AtomicU64::new(0),
             ids: AtomicU64::new(0),
             scripted: AtomicBool::new(false),
@@ -143,6 +151,7 @@ impl Shared {
             Route::Messages => self.messages.fetch_add(1, Ordering::Relaxed),
             Route::Embeddings => self.embeddings.fetch_add(1, Ordering::Relaxed),
             Route::Gemini => self.gemini.fetch_add(1, Ordering::Relaxed),
+            Route::Converse => self.converse.fetch_add(1, Ordering::Relaxed),
             Route::Other => 0,
         };
     }
@@ -157,6 +166,18 @@ impl Shared {
 
     pub(crate) fn gemini(&self) -> u64 {
         self.gemini.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn converse(&self) -> u64 {
+        self.converse.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_aws_credentials(&self, credentials: AwsCredentials) {
+        *lock(&self.aws) = Some(credentials);
+    }
+
+    pub(crate) fn aws_credentials(&self) -> Option<AwsCredentials> {
+        lock(&self.aws).clone()
     }
 
     pub(crate) fn total(&self) -> u64 {
@@ -196,6 +217,7 @@ impl Shared {
         self.messages.store(0, Ordering::Relaxed);
         self.embeddings.store(0, Ordering::Relaxed);
         self.gemini.store(0, Ordering::Relaxed);
+        self.converse.store(0, Ordering::Relaxed);
         self.chunks.store(0, Ordering::Relaxed);
         lock(&self.models).clear_counts();
     }

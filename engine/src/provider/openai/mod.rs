@@ -109,6 +109,11 @@ pub(crate) fn auth_header(
         AuthStyle::ApiKeyHeader => (HeaderName::from_static("api-key"), secret.to_owned()),
         AuthStyle::XApiKey => (HeaderName::from_static("x-api-key"), secret.to_owned()),
         AuthStyle::GoogApiKey => (HeaderName::from_static("x-goog-api-key"), secret.to_owned()),
+        AuthStyle::SigV4 => {
+            return Err(EngineError::Internal(
+                "SigV4 credentials sign each request; they are never a static header",
+            ));
+        }
     };
     let mut value = HeaderValue::from_str(&value)
         .map_err(|_| EngineError::Internal("provider credential is not a valid header value"))?;

@@ -10,6 +10,7 @@
 //! never reaches a log line, a metric or an error message.
 
 mod google;
+pub(crate) mod sigv4;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -19,8 +20,11 @@ use reqwest::Client;
 
 use crate::clock::SystemClock;
 use crate::error::{EngineError, UpstreamError};
-use crate::provider::UpstreamRequest;
+use crate::provider::{Dialect, UpstreamRequest};
 use crate::spec::ProviderSpec;
+
+/// The SigV4 service name of Bedrock's runtime API.
+const BEDROCK_SERVICE: &str = "bedrock";
 
 /// One provider's authorization step, shared by every worker.
 pub trait Authorize: Send + Sync + Debug {
@@ -38,11 +42,29 @@ pub trait Authorize: Send + Sync + Debug {
 pub(crate) fn authorizer_for(
     spec: &ProviderSpec,
 ) -> Result<Option<Arc<dyn Authorize>>, EngineError> {
-    match &spec.vertex {
-        Some(vertex) => Ok(Some(Arc::new(google::ServiceAccountAuth::new(
+    if let Some(vertex) = &spec.vertex {
+        return Ok(Some(Arc::new(google::ServiceAccountAuth::new(
             &vertex.service_account,
             SystemClock::shared(),
-        )?))),
-        None => Ok(None),
+        )?)));
+    }
+    match (spec.vendor.profile().dialect, &spec.bedrock) {
+        (Dialect::Bedrock, Some(bedrock)) => {
+            let credentials = sigv4::AwsCredentials {
+                access_key_id: bedrock.access_key_id.clone(),
+                secret_access_key: bedrock.secret_access_key.clone(),
+                session_token: bedrock.session_token.clone(),
+            };
+            Ok(Some(Arc::new(sigv4::SigV4::new(
+                credentials,
+                &bedrock.region,
+                BEDROCK_SERVICE,
+                Arc::new(sigv4::SystemWallClock),
+            ))))
+        }
+        (Dialect::Bedrock, None) => Err(EngineError::Internal(
+            "a bedrock provider needs its bedrock settings",
+        )),
+        _ => Ok(None),
     }
 }
