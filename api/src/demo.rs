@@ -5,8 +5,8 @@
 //! (model [`DEMO_CLAUDE_MODEL`]) and one speaking AWS Bedrock's Converse API, SigV4-signed with
 //! random credentials the mock verifies (model [`DEMO_BEDROCK_MODEL`]), so every translation
 //! can be tried, plus an embeddings model ([`DEMO_EMBEDDING_MODEL`], on the OpenAI-dialect
-//! provider). When a request offers
-//! tools, the mock calls the first one. Generates a demo virtual key and master key, and
+//! provider) and a Gemini-dialect (AI Studio) one ([`DEMO_GEMINI_MODEL`]). When a request
+//! offers tools, the mock calls the first one. Generates a demo virtual key and master key, and
 //! prints a curl command and SDK snippets that work as printed. Nothing is written to disk.
 
 use std::io::Write;
@@ -27,6 +27,9 @@ use portcullis_config::{
 pub const DEMO_MODEL: &str = "demo-model";
 /// The public model name the demo serves through an Anthropic-dialect provider.
 pub const DEMO_CLAUDE_MODEL: &str = "demo-claude";
+
+/// The public model name the demo serves through a Gemini-dialect (AI Studio) provider.
+pub const DEMO_GEMINI_MODEL: &str = "demo-gemini";
 
 /// The public model name of the demo's embeddings (priced like OpenAI's small embedding model).
 pub const DEMO_EMBEDDING_MODEL: &str = "demo-embedding";
@@ -114,6 +117,16 @@ pub async fn prepare(listen: SocketAddr, admin_listen: SocketAddr) -> anyhow::Re
             "anthropic.claude-3-5-sonnet-20240620-v1:0",
         )],
     );
+    // The mock wants some `x-goog-api-key`; a fresh random one stands in for a real key.
+    let gemini_provider = gateway.provider(
+        ProviderSpec::new("mock-gemini", Vendor::Gemini, mock.gemini_base_url().parse()?)
+            .credential(&keygen::generate_key()?)
+            .allow_private_network(),
+    );
+    gateway.group(
+        DEMO_GEMINI_MODEL,
+        vec![DeploymentSpec::new(gemini_provider, "mock-gemini")],
+    );
     let config = Config {
         mode: Mode::Development,
         server: ServerConfig {
@@ -173,6 +186,10 @@ pub fn print_banner(
     writeln!(
         out,
         "  Bedrock-dialect model:      {DEMO_BEDROCK_MODEL} (SigV4-signed Converse, any route)"
+    )?;
+    writeln!(
+        out,
+        "  Gemini-dialect model:       {DEMO_GEMINI_MODEL} (AI Studio generateContent)"
     )?;
     writeln!(
         out,

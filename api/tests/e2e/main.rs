@@ -14,6 +14,7 @@ mod bedrock;
 mod boundary;
 mod embeddings;
 mod gemini;
+mod gemini_embeddings;
 mod harness;
 mod keys_harness;
 mod limits;

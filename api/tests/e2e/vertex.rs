@@ -1,15 +1,17 @@
 //! Vertex AI through the gateway against the mock: Gemini and Claude publisher paths, the
 //! access token minted from a service account (RS256 JWT verified by the mock's token
 //! endpoint against the test's public key), cached across requests, minted once for a burst,
-//! refreshed after expiry, and the service account's private key never leaking. The RSA key
+//! refreshed after expiry, embeddings from the Google publisher's `predict` with Vertex's
+//! token counts as usage, and the service account's private key never leaking. The RSA key
 //! pair is generated at test time with the `openssl` CLI; none is committed.
 
 use std::process::Command;
 use std::time::Duration;
 
-use portcullis_loadtest::mock::{Behaviour, MockOptions};
+use portcullis_loadtest::mock::{Behaviour, EmbeddingInput, MockOptions, mock_embedding};
 use serde_json::{Value, json};
 
+use crate::embeddings::{decode_base64, floats};
 use crate::harness::*;
 
 /// A fresh PKCS#8 PEM private key and its PKCS#1 `RSAPublicKey` DER.
@@ -77,6 +79,7 @@ providers:
 models:
   - {{ name: gemini-v, deployments: [{{ provider: vertex, model: gemini-2.5-pro }}] }}
   - {{ name: claude-v, deployments: [{{ provider: vertex, model: claude-sonnet-4-5@20250929 }}] }}
+  - {{ name: emb-v, deployments: [{{ provider: vertex, model: gemini-embedding-001 }}] }}
 keys:
   - {{ name: team-all, key: env:KEY_ALL, models: ["*"] }}
 "#,
@@ -246,5 +249,49 @@ async fn the_private_key_never_leaks_and_a_refused_grant_is_an_upstream_auth_fai
         !seen.contains("ya29.mock-token"),
         "access token in a response"
     );
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn embeddings_come_from_predict_with_vertexs_token_counts_in_float_and_base64() {
+    let Vertex { h, .. } = start(Duration::from_secs(3600)).await;
+    let float = json!({"model": "emb-v", "input": ["one two", "three four five"], "dimensions": 6});
+    let (status, answer) = send_json(h.embeddings(KEY_ALL, &float)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["model"], "emb-v");
+    for (i, text) in ["one two", "three four five"].into_iter().enumerate() {
+        let expected = mock_embedding(&EmbeddingInput::Text(text.to_owned()), 6);
+        assert_eq!(floats(&answer["data"][i]["embedding"]), expected);
+    }
+    // The mock counts words: 2 + 3.
+    assert_eq!(answer["usage"], json!({"prompt_tokens": 5, "total_tokens": 5}));
+    let mut b64 = float.clone();
+    b64["encoding_format"] = json!("base64");
+    let (status, encoded) = send_json(h.embeddings(KEY_ALL, &b64)).await;
+    assert_eq!(status, 200, "{encoded}");
+    for i in 0..2 {
+        let decoded = decode_base64(encoded["data"][i]["embedding"].as_str().unwrap());
+        assert_eq!(decoded, floats(&answer["data"][i]["embedding"]));
+    }
+    let seen: Vec<_> = h.mock.requests().into_iter().filter(|r| r.path != "/token").collect();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].path, format!("{LOCATION}/google/models/gemini-embedding-001:predict"));
+    assert!(seen[0].header("authorization").unwrap().starts_with("Bearer "));
+    assert_eq!(
+        seen[1].json().unwrap(),
+        json!({"instances": [{"content": "one two"}, {"content": "three four five"}],
+               "parameters": {"outputDimensionality": 6}})
+    );
+    assert_eq!(h.mock.tokens_minted(), 1);
+    assert_eq!(h.mock.embeddings_count(), 2);
+
+    let (status, body) =
+        send_json(h.embeddings(KEY_ALL, &json!({"model": "claude-v", "input": "x"}))).await;
+    assert_eq!(status, 400, "Claude on Vertex serves no embeddings: {body}");
+    let (status, body) =
+        send_json(h.embeddings(KEY_ALL, &json!({"model": "emb-v", "input": [1, 2]}))).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["param"], "input");
+    assert_eq!(h.mock.embeddings_count(), 2);
     h.stop().await;
 }

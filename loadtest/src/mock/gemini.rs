@@ -9,6 +9,7 @@ use http::request::Parts;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 
 use super::DEFAULT_JSON_COMPLETION_TOKENS;
+use super::gemini_embeddings;
 use super::gemini_stream::GeminiStream;
 use super::gemini_wire::{GenerateRequest, Usage, error_body, response_body, status_error_body};
 use super::respond::{self, MockBody};
@@ -53,12 +54,33 @@ pub(crate) async fn ai_studio(
     body: &[u8],
     resume_seen: u64,
 ) -> Response<MockBody> {
-    let key = parts.headers.get(API_KEY).map(HeaderValue::as_bytes);
-    if key.is_none() || !shared.key_accepted(key) {
-        let body = error_body(400, "API key not valid. Please pass a valid API key.", None);
-        return respond::json(StatusCode::BAD_REQUEST, body);
+    if let Some(refused) = refuse_key(shared, parts) {
+        return refused;
     }
     generate(shared, parts, call, body, resume_seen).await
+}
+
+/// Answers an AI Studio `batchEmbedContents`: checks `x-goog-api-key`, then embeds.
+pub(crate) async fn ai_studio_embed(
+    shared: &Arc<Shared>,
+    parts: &Parts,
+    model: &str,
+    body: &[u8],
+) -> Response<MockBody> {
+    if let Some(refused) = refuse_key(shared, parts) {
+        return refused;
+    }
+    gemini_embeddings::batch_embed(shared, model, body).await
+}
+
+/// AI Studio's answer to a missing or wrong `x-goog-api-key`, or `None` to go on.
+fn refuse_key(shared: &Shared, parts: &Parts) -> Option<Response<MockBody>> {
+    let key = parts.headers.get(API_KEY).map(HeaderValue::as_bytes);
+    if key.is_some() && shared.key_accepted(key) {
+        return None;
+    }
+    let body = error_body(400, "API key not valid. Please pass a valid API key.", None);
+    Some(respond::json(StatusCode::BAD_REQUEST, body))
 }
 
 /// Answers one authenticated generateContent request.

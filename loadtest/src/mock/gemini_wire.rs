@@ -16,7 +16,8 @@ pub(crate) struct GenerateRequest {
     pub max_tokens: Option<u64>,
     /// Characters of text in `systemInstruction` and `contents`, divided by four.
     pub input_tokens: u64,
-    /// Names of the declared functions.
+    /// Names of the declared functions the model may call: none when
+    /// `toolConfig.functionCallingConfig.mode` is `NONE`, as Gemini does.
     pub tools: Vec<String>,
 }
 
@@ -30,6 +31,8 @@ struct RawRequest {
     tools: Vec<RawTool>,
     #[serde(default)]
     generation_config: Option<RawConfig>,
+    #[serde(default)]
+    tool_config: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -73,12 +76,19 @@ impl GenerateRequest {
             .filter_map(|p| p.get("text").and_then(Value::as_str))
             .map(|t| t.chars().count())
             .sum();
+        let calls_off = raw
+            .tool_config
+            .as_ref()
+            .and_then(|c| c.pointer("/functionCallingConfig/mode"))
+            .and_then(Value::as_str)
+            == Some("NONE");
         Ok(Self {
             max_tokens: raw.generation_config.and_then(|c| c.max_output_tokens),
             input_tokens: u64::try_from(chars / 4).unwrap_or(u64::MAX).max(1),
             tools: raw
                 .tools
                 .into_iter()
+                .filter(|_| !calls_off)
                 .flat_map(|t| t.function_declarations)
                 .map(|d| d.name)
                 .collect(),
@@ -233,6 +243,9 @@ mod tests {
         assert_eq!(r.tools, vec!["f", "g"]);
         assert_eq!(r.max_tokens, Some(5));
         assert!(GenerateRequest::parse(br#"{"contents":[]}"#).is_err());
+        let none = br#"{"contents":[{"parts":[{"text":"a"}]}],"tools":[{"functionDeclarations":[{"name":"f"}]}],
+            "toolConfig":{"functionCallingConfig":{"mode":"NONE"}}}"#;
+        assert!(GenerateRequest::parse(none).unwrap().tools.is_empty());
     }
 
     #[test]

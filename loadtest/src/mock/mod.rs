@@ -48,6 +48,7 @@ mod behaviour;
 mod builder;
 mod embeddings;
 mod gemini;
+mod gemini_embeddings;
 mod gemini_stream;
 mod gemini_wire;
 mod openai;

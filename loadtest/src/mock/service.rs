@@ -1,7 +1,7 @@
 //! Request handling for the mock upstream: count, read, record, route, check
 //! the dialect's credential, then hand over to the dialect
 //! ([`super::openai`], [`super::embeddings`], [`super::anthropic`], [`super::azure`],
-//! [`super::gemini`], [`super::bedrock`]).
+//! [`super::gemini`], [`super::gemini_embeddings`], [`super::bedrock`]).
 //!
 //! [`fault`] is the precedence both dialects share before success:
 //! latency, then a redirect, then a scripted error.
@@ -22,6 +22,7 @@ use super::state::{Route, Shared};
 use super::vertex_token::TOKEN_PATH;
 use super::{
     Behaviour, RecordedRequest, anthropic, azure, bedrock, bedrock_invoke, embeddings, gemini,
+    gemini_embeddings,
     gemini_wire, openai, vertex,
 };
 
@@ -33,8 +34,8 @@ pub const EMBEDDINGS_PATH: &str = "/v1/embeddings";
 pub const MESSAGES_PATH: &str = "/v1/messages";
 /// The model-list route.
 pub const MODELS_PATH: &str = "/v1/models";
-/// AI Studio's model collection: `{GEMINI_MODELS}{model}:generateContent` and
-/// `:streamGenerateContent?alt=sse`.
+/// AI Studio's model collection: `{GEMINI_MODELS}{model}:generateContent`,
+/// `:streamGenerateContent?alt=sse` and `:batchEmbedContents`.
 pub const GEMINI_MODELS: &str = "/v1beta/models/";
 /// Largest request body the mock reads.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -50,6 +51,9 @@ pub(crate) async fn handle(
     let gemini_call = post
         .then(|| gemini::model_call(parts.uri.path(), GEMINI_MODELS))
         .flatten();
+    let gemini_embed = post
+        .then(|| gemini_embeddings::embed_model(parts.uri.path(), GEMINI_MODELS, "batchEmbedContents"))
+        .flatten();
     let vertex_call = post
         .then(|| vertex::vertex_call(parts.uri.path()))
         .flatten();
@@ -57,7 +61,9 @@ pub(crate) async fn handle(
     let invoke = post
         .then(|| bedrock_invoke::route(parts.uri.path()))
         .flatten();
+    let vertex_embed = matches!(vertex_call, Some(vertex::VertexCall::Embed { .. }));
     let route = azure.unwrap_or(match (&parts.method, parts.uri.path()) {
+        _ if gemini_embed.is_some() || vertex_embed => Route::Embeddings,
         _ if gemini_call.is_some() || vertex_call.is_some() => Route::Gemini,
         (&Method::POST, CHAT_PATH) => Route::Chat,
         (&Method::POST, EMBEDDINGS_PATH) => Route::Embeddings,
@@ -82,6 +88,9 @@ pub(crate) async fn handle(
 
     if let Some(call) = gemini_call {
         return Ok(gemini::ai_studio(&shared, &parts, call, &body, resume_seen).await);
+    }
+    if let Some(model) = gemini_embed {
+        return Ok(gemini::ai_studio_embed(&shared, &parts, &model, &body).await);
     }
     if let Some(call) = vertex_call {
         return Ok(vertex::handle(&shared, &parts, call, &body, resume_seen).await);

@@ -2,7 +2,8 @@
 //! `/v1/projects/{p}/locations/{r}/publishers/google/models/{model}:generateContent` (and
 //! `:streamGenerateContent?alt=sse`), answered as Gemini, and
 //! `…/publishers/anthropic/models/{model}:rawPredict` / `:streamRawPredict`, answered as
-//! Anthropic Messages for a body with `anthropic_version: vertex-2023-10-16` and no `model`.
+//! Anthropic Messages for a body with `anthropic_version: vertex-2023-10-16` and no `model`,
+//! and `…/publishers/google/models/{model}:predict`, answered as an embedding model.
 //! Both need `Authorization: Bearer` with a live token from [`super::vertex_token`].
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 use super::anthropic;
 use super::gemini::{self, ModelCall};
+use super::gemini_embeddings;
 use super::gemini_wire::error_body;
 use super::respond::{self, MockBody};
 use super::state::Shared;
@@ -24,6 +26,10 @@ const VERTEX_ANTHROPIC_VERSION: &str = "vertex-2023-10-16";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum VertexCall {
     Google(ModelCall),
+    /// `…/publishers/google/models/{model}:predict`: embeddings.
+    Embed {
+        model: String,
+    },
     /// Claude: the model, and whether the method streams.
     Anthropic {
         model: String,
@@ -52,7 +58,10 @@ pub(crate) fn vertex_call(path: &str) -> Option<VertexCall> {
         return None;
     }
     match publisher {
-        "google" => gemini::model_call(&format!("/{last}"), "/").map(VertexCall::Google),
+        "google" => match gemini_embeddings::embed_model(&format!("/{last}"), "/", "predict") {
+            Some(model) => Some(VertexCall::Embed { model }),
+            None => gemini::model_call(&format!("/{last}"), "/").map(VertexCall::Google),
+        },
         "anthropic" => {
             let (model, method) = last.rsplit_once(':')?;
             let stream = match method {
@@ -91,6 +100,7 @@ pub(crate) async fn handle(
     }
     match call {
         VertexCall::Google(call) => gemini::generate(shared, parts, call, body, resume_seen).await,
+        VertexCall::Embed { model } => gemini_embeddings::predict(shared, &model, body).await,
         VertexCall::Anthropic { model, stream } => {
             let bad = |message: &str| {
                 let body = anthropic::error_body("invalid_request_error", message);
@@ -149,6 +159,12 @@ mod tests {
         assert_eq!(
             vertex_call(&format!("{base}/anthropic/models/c:predict")),
             None
+        );
+        assert_eq!(
+            vertex_call(&format!("{base}/google/models/text-embedding-005:predict")),
+            Some(VertexCall::Embed {
+                model: "text-embedding-005".into()
+            })
         );
         assert_eq!(
             vertex_call(&format!("{base}/meta/models/l:rawPredict")),

@@ -7,6 +7,7 @@
 //! - [`translate_response`]: `GenerateContentResponse` → `chat.completion` plus [`Usage`].
 //! - [`StreamTranslator`]: `streamGenerateContent?alt=sse` → `chat.completion.chunk` SSE.
 //! - [`error`]: Google's error responses → [`UpstreamError`].
+//! - [`embeddings`]: `batchEmbedContents` (and Vertex AI's `predict`) ↔ OpenAI embeddings.
 //!
 //! `GeminiAdapter` puts them behind the provider seam. The model travels in the URL:
 //! `{base_url}/models/{model}:generateContent`, or `:streamGenerateContent?alt=sse` for
@@ -14,6 +15,7 @@
 //! only in the `x-goog-api-key` header, marked sensitive, never in the URL's `key=` query
 //! parameter, which proxies and access logs would record.
 
+pub mod embeddings;
 pub mod error;
 pub mod request;
 pub mod response;
@@ -33,6 +35,7 @@ use super::openai::auth_header;
 use super::{AuthStyle, ProviderAdapter, UpstreamRequest};
 use crate::error::{EngineError, RequestError, UpstreamError};
 use crate::request::ChatRequest;
+use crate::request::embeddings::EmbeddingsRequest;
 use crate::spec::ProviderSpec;
 use crate::stream::StreamTranslate;
 use crate::usage::Usage;
@@ -191,6 +194,27 @@ impl ProviderAdapter for GeminiAdapter {
     ) -> UpstreamError {
         let credential = self.credential.as_ref().map(|c| c.expose_secret());
         error::classify(status, headers, body, credential)
+    }
+
+    fn embeddings_request(
+        &self,
+        request: &EmbeddingsRequest,
+        upstream_model: &str,
+    ) -> Result<UpstreamRequest, EngineError> {
+        Ok(UpstreamRequest {
+            url: self.method_url(upstream_model, "batchEmbedContents"),
+            headers: self.headers.clone(),
+            body: embeddings::batch_request(request, upstream_model)?,
+        })
+    }
+
+    fn embeddings_response(
+        &self,
+        body: Bytes,
+        request: &EmbeddingsRequest,
+    ) -> Result<(Bytes, Option<Usage>), UpstreamError> {
+        let (body, usage) = embeddings::batch_response(&body, request)?;
+        Ok((body, Some(usage)))
     }
 }
 

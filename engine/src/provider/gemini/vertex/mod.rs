@@ -8,6 +8,10 @@
 //! - Any other model goes to `…/publishers/google/models/{model}:generateContent`
 //!   (`:streamGenerateContent?alt=sse`) with the Gemini translation.
 //!
+//! - Embeddings go to `…/publishers/google/models/{model}:predict` (text-embedding and
+//!   gemini-embedding models; see [`super::embeddings`]). Claude serves none: refused before
+//!   anything is sent.
+//!
 //! The seam does not tell `chat_response`, `stream_translator` or `classify_error` which
 //! model answered, so they read the dialect from the answer itself: a Messages body has
 //! `"type": "message"` (errors `"type": "error"`); a stream's first line is `event:` for
@@ -21,12 +25,13 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use url::Url;
 
-use super::{GeminiAdapter, error, gemini_request, gemini_stream, model_url, response_error};
+use super::{GeminiAdapter, embeddings, error, gemini_request, gemini_stream, model_url, response_error};
 use crate::error::{EngineError, RequestError, UpstreamError};
 use crate::provider::anthropic::relay::ChunkRelay;
 use crate::provider::anthropic::{self, AnthropicOptions, StreamOptions as AnthropicStream};
-use crate::provider::{ProviderAdapter, UpstreamRequest};
+use crate::provider::{ProviderAdapter, UpstreamRequest, embeddings_unsupported};
 use crate::request::ChatRequest;
+use crate::request::embeddings::EmbeddingsRequest;
 use crate::spec::ProviderSpec;
 use crate::stream::{StreamError, StreamTranslate};
 use crate::usage::Usage;
@@ -169,6 +174,30 @@ impl ProviderAdapter for VertexAdapter {
         } else {
             error::classify(status, headers, body, None)
         }
+    }
+
+    fn embeddings_request(
+        &self,
+        request: &EmbeddingsRequest,
+        upstream_model: &str,
+    ) -> Result<UpstreamRequest, EngineError> {
+        if is_claude(upstream_model) {
+            return Err(embeddings_unsupported("vertex_ai"));
+        }
+        Ok(UpstreamRequest {
+            url: self.google.method_url(upstream_model, "predict"),
+            headers: HeaderMap::new(),
+            body: embeddings::predict_request(request)?,
+        })
+    }
+
+    fn embeddings_response(
+        &self,
+        body: Bytes,
+        request: &EmbeddingsRequest,
+    ) -> Result<(Bytes, Option<Usage>), UpstreamError> {
+        let (body, usage) = embeddings::predict_response(&body, request)?;
+        Ok((body, Some(usage)))
     }
 }
 
