@@ -119,9 +119,13 @@ pub async fn prepare(listen: SocketAddr, admin_listen: SocketAddr) -> anyhow::Re
     );
     // The mock wants some `x-goog-api-key`; a fresh random one stands in for a real key.
     let gemini_provider = gateway.provider(
-        ProviderSpec::new("mock-gemini", Vendor::Gemini, mock.gemini_base_url().parse()?)
-            .credential(&keygen::generate_key()?)
-            .allow_private_network(),
+        ProviderSpec::new(
+            "mock-gemini",
+            Vendor::Gemini,
+            mock.gemini_base_url().parse()?,
+        )
+        .credential(&keygen::generate_key()?)
+        .allow_private_network(),
     );
     gateway.group(
         DEMO_GEMINI_MODEL,

@@ -58,8 +58,14 @@ async fn gemini_embeddings_come_from_batch_embed_contents_in_float_and_base64() 
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["object"], "list");
     assert_eq!(answer["model"], "gemini-emb");
-    assert_eq!(floats(&answer["data"][0]["embedding"]), expected("hello world", 4));
-    assert_eq!(floats(&answer["data"][1]["embedding"]), expected("second input", 4));
+    assert_eq!(
+        floats(&answer["data"][0]["embedding"]),
+        expected("hello world", 4)
+    );
+    assert_eq!(
+        floats(&answer["data"][1]["embedding"]),
+        expected("second input", 4)
+    );
     let estimate = estimate_embedding_input_tokens(&input);
     assert_eq!(answer["usage"]["prompt_tokens"], estimate);
 
@@ -81,7 +87,10 @@ async fn gemini_embeddings_come_from_batch_embed_contents_in_float_and_base64() 
 
     let seen = h.mock.requests();
     assert_eq!(seen.len(), 2);
-    assert_eq!(seen[0].path, format!("/v1beta/models/{UPSTREAM}:batchEmbedContents"));
+    assert_eq!(
+        seen[0].path,
+        format!("/v1beta/models/{UPSTREAM}:batchEmbedContents")
+    );
     assert_eq!(seen[0].query, "");
     assert_eq!(seen[0].header("x-goog-api-key"), Some(CANARY));
     assert_eq!(seen[0].header("authorization"), None);
@@ -90,7 +99,11 @@ async fn gemini_embeddings_come_from_batch_embed_contents_in_float_and_base64() 
                "outputDimensionality": 4})
     };
     let sent = json!({"requests": [item("hello world"), item("second input")]});
-    assert_eq!(seen[1].json().unwrap(), sent, "the encoding is the gateway's job");
+    assert_eq!(
+        seen[1].json().unwrap(),
+        sent,
+        "the encoding is the gateway's job"
+    );
     assert_eq!(h.mock.embeddings_count(), 2);
     h.stop().await;
 }

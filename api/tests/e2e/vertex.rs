@@ -264,7 +264,10 @@ async fn embeddings_come_from_predict_with_vertexs_token_counts_in_float_and_bas
         assert_eq!(floats(&answer["data"][i]["embedding"]), expected);
     }
     // The mock counts words: 2 + 3.
-    assert_eq!(answer["usage"], json!({"prompt_tokens": 5, "total_tokens": 5}));
+    assert_eq!(
+        answer["usage"],
+        json!({"prompt_tokens": 5, "total_tokens": 5})
+    );
     let mut b64 = float.clone();
     b64["encoding_format"] = json!("base64");
     let (status, encoded) = send_json(h.embeddings(KEY_ALL, &b64)).await;
@@ -273,10 +276,23 @@ async fn embeddings_come_from_predict_with_vertexs_token_counts_in_float_and_bas
         let decoded = decode_base64(encoded["data"][i]["embedding"].as_str().unwrap());
         assert_eq!(decoded, floats(&answer["data"][i]["embedding"]));
     }
-    let seen: Vec<_> = h.mock.requests().into_iter().filter(|r| r.path != "/token").collect();
+    let seen: Vec<_> = h
+        .mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.path != "/token")
+        .collect();
     assert_eq!(seen.len(), 2);
-    assert_eq!(seen[0].path, format!("{LOCATION}/google/models/gemini-embedding-001:predict"));
-    assert!(seen[0].header("authorization").unwrap().starts_with("Bearer "));
+    assert_eq!(
+        seen[0].path,
+        format!("{LOCATION}/google/models/gemini-embedding-001:predict")
+    );
+    assert!(
+        seen[0]
+            .header("authorization")
+            .unwrap()
+            .starts_with("Bearer ")
+    );
     assert_eq!(
         seen[1].json().unwrap(),
         json!({"instances": [{"content": "one two"}, {"content": "three four five"}],

@@ -174,7 +174,11 @@ mod tests {
         );
         assert_eq!(embed_model(path, "/v1beta/models/", "predict"), None);
         assert_eq!(
-            embed_model("/v1beta/models/a/b:batchEmbedContents", "/v1beta/models/", "batchEmbedContents"),
+            embed_model(
+                "/v1beta/models/a/b:batchEmbedContents",
+                "/v1beta/models/",
+                "batchEmbedContents"
+            ),
             None
         );
     }
@@ -202,6 +206,11 @@ mod tests {
             DEFAULT_EMBEDDING_DIMENSIONS
         );
         assert!(parse_predict(br#"{"instances":[{"text":"a"}]}"#).is_err());
-        assert!(parse_predict(br#"{"instances":[{"content":"a"}],"parameters":{"outputDimensionality":0}}"#).is_err());
+        assert!(
+            parse_predict(
+                br#"{"instances":[{"content":"a"}],"parameters":{"outputDimensionality":0}}"#
+            )
+            .is_err()
+        );
     }
 }

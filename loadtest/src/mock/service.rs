@@ -52,7 +52,9 @@ pub(crate) async fn handle(
         .then(|| gemini::model_call(parts.uri.path(), GEMINI_MODELS))
         .flatten();
     let gemini_embed = post
-        .then(|| gemini_embeddings::embed_model(parts.uri.path(), GEMINI_MODELS, "batchEmbedContents"))
+        .then(|| {
+            gemini_embeddings::embed_model(parts.uri.path(), GEMINI_MODELS, "batchEmbedContents")
+        })
         .flatten();
     let vertex_call = post
         .then(|| vertex::vertex_call(parts.uri.path()))

@@ -36,12 +36,16 @@ fn decode(text: &str) -> Vec<f32> {
 }
 
 fn gemini() -> GeminiAdapter {
-    let base = "https://generativelanguage.googleapis.com/v1beta".parse().unwrap();
+    let base = "https://generativelanguage.googleapis.com/v1beta"
+        .parse()
+        .unwrap();
     GeminiAdapter::new(&ProviderSpec::new("g", Vendor::Gemini, base).credential(KEY)).unwrap()
 }
 
 fn vertex() -> VertexAdapter {
-    let base = "https://us-central1-aiplatform.googleapis.com/v1".parse().unwrap();
+    let base = "https://us-central1-aiplatform.googleapis.com/v1"
+        .parse()
+        .unwrap();
     let spec = ProviderSpec::new("v", Vendor::VertexAi, base).vertex(VertexSpec {
         project: "p-1".into(),
         region: "us-central1".into(),
@@ -73,7 +77,10 @@ fn batch_request_has_one_item_per_text_naming_the_model_and_dimensions() {
 #[test]
 fn the_gemini_adapter_posts_to_batch_embed_contents_with_the_key_in_the_header_only() {
     let sent = gemini()
-        .embeddings_request(&req(json!({"model": "p", "input": "x"})), "text-embedding-004")
+        .embeddings_request(
+            &req(json!({"model": "p", "input": "x"})),
+            "text-embedding-004",
+        )
         .unwrap();
     assert_eq!(
         sent.url.as_str(),
@@ -100,11 +107,18 @@ fn batch_answers_render_as_floats_or_base64_with_the_estimated_usage() {
                "usage": {"prompt_tokens": estimate, "total_tokens": estimate}})
     );
 
-    let b64 = req(json!({"model": "pub", "input": ["hello world", "two"], "encoding_format": "base64"}));
+    let b64 =
+        req(json!({"model": "pub", "input": ["hello world", "two"], "encoding_format": "base64"}));
     let (body, _) = batch_response(upstream, &b64).unwrap();
     let body = json_of(&body);
-    assert_eq!(decode(body["data"][0]["embedding"].as_str().unwrap()), [0.5, -0.25]);
-    assert_eq!(decode(body["data"][1]["embedding"].as_str().unwrap()), [1.0, 0.125]);
+    assert_eq!(
+        decode(body["data"][0]["embedding"].as_str().unwrap()),
+        [0.5, -0.25]
+    );
+    assert_eq!(
+        decode(body["data"][1]["embedding"].as_str().unwrap()),
+        [1.0, 0.125]
+    );
 }
 
 #[test]
@@ -122,13 +136,20 @@ fn predict_request_has_one_instance_per_text_and_dimensions_as_a_parameter() {
 #[test]
 fn the_vertex_adapter_posts_to_the_google_publishers_predict_and_refuses_claude() {
     let r = req(json!({"model": "p", "input": "x"}));
-    let sent = vertex().embeddings_request(&r, "text-embedding-005").unwrap();
+    let sent = vertex()
+        .embeddings_request(&r, "text-embedding-005")
+        .unwrap();
     assert_eq!(
         sent.url.as_str(),
         "https://us-central1-aiplatform.googleapis.com/v1/projects/p-1/locations/us-central1/publishers/google/models/text-embedding-005:predict"
     );
-    assert!(sent.headers.is_empty(), "the bearer token is added by the authorizer");
-    let err = vertex().embeddings_request(&r, "claude-sonnet-4-5").unwrap_err();
+    assert!(
+        sent.headers.is_empty(),
+        "the bearer token is added by the authorizer"
+    );
+    let err = vertex()
+        .embeddings_request(&r, "claude-sonnet-4-5")
+        .unwrap_err();
     assert_eq!(err.kind(), UNSUPPORTED_KIND);
     assert_eq!(err.fault(), Fault::Client);
 }
@@ -144,12 +165,18 @@ fn predict_answers_carry_vertexs_token_counts_in_both_encodings() {
     assert_eq!(usage, Usage::new(7, 0));
     let body = json_of(&body);
     assert_eq!(body["data"][1]["embedding"], json!([-1.0, 2.0]));
-    assert_eq!(body["usage"], json!({"prompt_tokens": 7, "total_tokens": 7}));
+    assert_eq!(
+        body["usage"],
+        json!({"prompt_tokens": 7, "total_tokens": 7})
+    );
 
     let b64 = req(json!({"model": "pub", "input": ["a b", "c d e"], "encoding_format": "base64"}));
     let (body, _) = predict_response(upstream, &b64).unwrap();
     let body = json_of(&body);
-    assert_eq!(decode(body["data"][0]["embedding"].as_str().unwrap()), [0.25, 0.5]);
+    assert_eq!(
+        decode(body["data"][0]["embedding"].as_str().unwrap()),
+        [0.25, 0.5]
+    );
 }
 
 #[test]
@@ -178,7 +205,10 @@ fn answers_with_the_wrong_vector_count_or_shape_are_malformed() {
         b"not json",
     ];
     for body in bad_batches {
-        assert_eq!(batch_response(body, &two).unwrap_err(), UpstreamError::Malformed);
+        assert_eq!(
+            batch_response(body, &two).unwrap_err(),
+            UpstreamError::Malformed
+        );
     }
     let bad_predictions: [&[u8]; 3] = [
         br#"{"predictions":[{"embeddings":{"values":[1.0]}}]}"#,
@@ -186,14 +216,18 @@ fn answers_with_the_wrong_vector_count_or_shape_are_malformed() {
         br#"{"embeddings":[{"values":[1.0]},{"values":[1.0]}]}"#,
     ];
     for body in bad_predictions {
-        assert_eq!(predict_response(body, &two).unwrap_err(), UpstreamError::Malformed);
+        assert_eq!(
+            predict_response(body, &two).unwrap_err(),
+            UpstreamError::Malformed
+        );
     }
 }
 
 #[test]
 fn embedding_errors_are_classified_like_chat_errors_with_the_key_scrubbed() {
     let headers = HeaderMap::new();
-    let limited = br#"{"error":{"code":429,"message":"Quota exceeded","status":"RESOURCE_EXHAUSTED",
+    let limited =
+        br#"{"error":{"code":429,"message":"Quota exceeded","status":"RESOURCE_EXHAUSTED",
         "details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"7s"}]}}"#;
     assert!(matches!(
         gemini().classify_error(StatusCode::TOO_MANY_REQUESTS, &headers, limited),

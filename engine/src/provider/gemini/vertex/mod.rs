@@ -25,7 +25,9 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use url::Url;
 
-use super::{GeminiAdapter, embeddings, error, gemini_request, gemini_stream, model_url, response_error};
+use super::{
+    GeminiAdapter, embeddings, error, gemini_request, gemini_stream, model_url, response_error,
+};
 use crate::error::{EngineError, RequestError, UpstreamError};
 use crate::provider::anthropic::relay::ChunkRelay;
 use crate::provider::anthropic::{self, AnthropicOptions, StreamOptions as AnthropicStream};
