@@ -4,9 +4,11 @@
 //!   `{"model":"models/{model}","content":{"parts":[{"text":…}]},"outputDimensionality":n}`
 //!   per input under `requests`; the answer is `{"embeddings":[{"values":[…]}]}`, in order.
 //!   Gemini reports no token usage for embeddings, so `prompt_tokens` is the gateway's own
-//!   estimate of the input ([`estimate_embedding_input_tokens`], the very number admission
-//!   reserved): spend and TPM are settled on an estimate, which errs high (see
-//!   [`crate::cost::estimate`] for its measured error).
+//!   estimate of the input for the Gemini family ([`Estimator::embedding_input_tokens`], what
+//!   admission reserved for a group of Gemini models): spend and TPM are settled on an
+//!   estimate, which errs high (see [`crate::cost::estimate`] for its measured error). It is
+//!   the exact o200k count scaled by the family's factor once the embedded ranks are loaded,
+//!   the one-pass heuristic before.
 //! - Vertex AI: `POST …/publishers/google/models/{model}:predict` with
 //!   `{"instances":[{"content":…}],"parameters":{"outputDimensionality":n}}`; the answer is
 //!   `{"predictions":[{"embeddings":{"values":[…],"statistics":{"token_count":N}}}]}`, and
@@ -22,7 +24,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cost::estimate_embedding_input_tokens;
+use crate::cost::{Estimator, Families, Family};
 use crate::error::{RequestError, UpstreamError};
 use crate::provider::render_embeddings;
 use crate::request::embeddings::EmbeddingsRequest;
@@ -102,10 +104,11 @@ pub fn batch_response(
     let parsed: BatchResponse =
         serde_json::from_slice(body).map_err(|_| UpstreamError::Malformed)?;
     let vectors: Vec<Vec<f32>> = parsed.embeddings.into_iter().map(|e| e.values).collect();
+    let estimator = Estimator::new(Families::default().with(Family::Gemini));
     let estimate = request
         .body()
         .get("input")
-        .map_or(0, estimate_embedding_input_tokens);
+        .map_or(0, |input| estimator.embedding_input_tokens(input));
     render(&vectors, request, Usage::new(estimate, 0))
 }
 

@@ -9,7 +9,8 @@ use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::cost::estimate_text_tokens;
+use crate::cost::tokenizer::{Encoding, load_now};
+use crate::cost::{Estimator, Families, Family};
 use crate::error::{EngineError, Fault};
 use crate::provider::gemini::GeminiAdapter;
 use crate::provider::gemini::vertex::VertexAdapter;
@@ -94,11 +95,15 @@ fn the_gemini_adapter_posts_to_batch_embed_contents_with_the_key_in_the_header_o
 #[test]
 fn batch_answers_render_as_floats_or_base64_with_the_estimated_usage() {
     let upstream = br#"{"embeddings":[{"values":[0.5,-0.25]},{"values":[1.0,0.125]}]}"#;
+    // Loaded now, so the estimate is the exact count scaled, not the pre-load heuristic.
+    assert!(load_now(Encoding::O200k));
     let float = req(json!({"model": "pub", "input": ["hello world", "two"]}));
     let (body, usage) = batch_response(upstream, &float).unwrap();
-    let estimate = estimate_text_tokens("hello world") + estimate_text_tokens("two");
+    let gemini = Estimator::new(Families::default().with(Family::Gemini));
+    let estimate = gemini.embedding_input_tokens(&json!(["hello world", "two"]));
     assert_eq!(usage, Usage::new(estimate, 0));
-    assert!(estimate > 0);
+    // o200k: "hello", " world", "two"; the Gemini factor only raises it.
+    assert!(estimate >= 3, "{estimate}");
     assert_eq!(
         json_of(&body),
         json!({"object": "list", "model": "pub",
