@@ -22,8 +22,7 @@ use super::state::{Route, Shared};
 use super::vertex_token::TOKEN_PATH;
 use super::{
     Behaviour, RecordedRequest, anthropic, azure, bedrock, bedrock_invoke, embeddings, gemini,
-    gemini_embeddings,
-    gemini_wire, openai, vertex,
+    gemini_embeddings, gemini_wire, openai, vertex,
 };
 
 /// The chat-completions route.
