@@ -9,10 +9,11 @@
 //! admission ever waits for a rank file. [`load_now`] loads synchronously (tests, benches,
 //! an operator who prefers to pay at start-up).
 //!
-//! **Bounded per request.** tiktoken-rs counts at ~7 MB/s here (docs/BENCHMARKS.md: 130 µs
-//! for a 1 KB prompt, 2.6 ms for 16 KB, on a shared 2-core machine), against ~100 MB/s for
-//! the heuristic. One request's estimate therefore counts at most [`EXACT_BYTES_PER_REQUEST`]
-//! (4 KiB, ~0.5 ms) exactly ([`Budget`]) and the rest with the heuristic (which errs high:
+//! **Bounded per request.** tiktoken-rs counts ~27 MB/s with o200k and ~16 MB/s with cl100k
+//! on a quiet core (docs/BENCHMARKS.md: 37 µs and 64 µs for 1 KB), against ~300 MB/s for the
+//! heuristic. One request's estimate therefore counts at most a budget of bytes exactly
+//! ([`Budget`]; [`EXACT_BYTES_PER_REQUEST`], 4 KiB, by default: ≤ ~0.15–0.26 ms; config
+//! `limits.exact_token_bytes`, 0 = none) and the rest with the heuristic (which errs high:
 //! 1.07–2.2× on the fixtures), so no admission costs milliseconds however long the prompt.
 //! Typical chat turns fit in it; long prompts are exact for their first 4 KiB only.
 
