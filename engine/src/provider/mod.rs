@@ -21,6 +21,7 @@ pub mod bedrock;
 mod embeddings;
 pub mod gemini;
 pub mod openai;
+pub(crate) mod openai_out;
 mod vendor;
 
 use std::fmt::Debug;

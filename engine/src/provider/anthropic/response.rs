@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::error::MalformedUpstream;
 use super::wire::{BlockIn, MessageIn, finish_reason};
+use crate::provider::openai_out::UsageOut;
 use crate::usage::Usage;
 
 #[derive(Serialize)]
@@ -53,33 +54,6 @@ pub(crate) struct ToolCall<'a> {
 pub(crate) struct Function<'a> {
     pub(crate) name: &'a str,
     pub(crate) arguments: String,
-}
-
-/// OpenAI's `usage` object.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub(crate) struct UsageOut {
-    pub(crate) prompt_tokens: u64,
-    pub(crate) completion_tokens: u64,
-    pub(crate) total_tokens: u64,
-    pub(crate) prompt_tokens_details: CachedDetails,
-}
-
-#[derive(Debug, Clone, Copy, Serialize)]
-pub(crate) struct CachedDetails {
-    pub(crate) cached_tokens: u64,
-}
-
-impl From<Usage> for UsageOut {
-    fn from(u: Usage) -> Self {
-        UsageOut {
-            prompt_tokens: u.prompt_tokens,
-            completion_tokens: u.completion_tokens,
-            total_tokens: u.prompt_tokens.saturating_add(u.completion_tokens),
-            prompt_tokens_details: CachedDetails {
-                cached_tokens: u.cached_tokens,
-            },
-        }
-    }
 }
 
 /// Translates a complete Messages API response. `created` is the Unix time to stamp on the

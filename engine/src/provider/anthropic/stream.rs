@@ -14,12 +14,12 @@
 //! Output depends only on the event sequence, so it is byte-identical however the upstream
 //! bytes are split, with LF or CRLF line ends.
 
-use serde::Serialize;
-
 use super::error::{ErrorBody, StreamError, classify_body, scrub};
-use super::response::UsageOut;
 use super::sse::{SseDecoder, SseEvent};
 use super::wire::{BlockIn, DeltaIn, EventIn, UsageIn, finish_reason};
+use crate::provider::openai_out::{
+    ChoiceDelta, Delta, FunctionDelta, ToolCallDelta, UsageOut, write_chunk,
+};
 use crate::usage::Usage;
 
 /// Options fixed for one stream.
@@ -308,18 +308,14 @@ impl State {
     }
 
     fn write_chunk(&self, out: &mut Vec<u8>, choices: &[ChoiceDelta<'_>], usage: Option<UsageOut>) {
-        let chunk = Chunk {
-            id: &self.id,
-            object: "chat.completion.chunk",
-            created: self.opts.created,
-            model: &self.model,
+        write_chunk(
+            out,
+            &self.id,
+            self.opts.created,
+            &self.model,
             choices,
             usage,
-        };
-        out.extend_from_slice(b"data: ");
-        // Serialising plain structs of strings and integers into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, &chunk);
-        out.extend_from_slice(b"\n\n");
+        );
     }
 }
 
@@ -329,51 +325,4 @@ fn upstream_error(error: &ErrorBody) -> StreamError {
         kind: classify_body(500, error),
         message: scrub(&error.message),
     }
-}
-
-#[derive(Serialize)]
-struct Chunk<'a> {
-    id: &'a str,
-    object: &'static str,
-    created: u64,
-    model: &'a str,
-    choices: &'a [ChoiceDelta<'a>],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    usage: Option<UsageOut>,
-}
-
-#[derive(Serialize)]
-struct ChoiceDelta<'a> {
-    index: u32,
-    delta: Delta<'a>,
-    finish_reason: Option<&'static str>,
-}
-
-#[derive(Default, Serialize)]
-struct Delta<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_content: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tool_calls: Option<[ToolCallDelta<'a>; 1]>,
-}
-
-#[derive(Serialize)]
-struct ToolCallDelta<'a> {
-    index: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<&'a str>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    function: FunctionDelta<'a>,
-}
-
-#[derive(Serialize)]
-struct FunctionDelta<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    arguments: &'a str,
 }

@@ -8,8 +8,9 @@
 
 use serde::Serialize;
 
-use super::wire::{ConverseOut, UsageOut, finish_reason};
+use super::wire::{ConverseOut, finish_reason};
 use crate::provider::anthropic::MalformedUpstream;
+use crate::provider::openai_out::UsageOut;
 use crate::usage::Usage;
 
 #[derive(Serialize)]

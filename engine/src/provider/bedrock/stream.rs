@@ -15,12 +15,12 @@
 //! bytes are split. An error found after some output is deferred: that output goes out first.
 
 use bytes::Bytes;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::eventstream::{Decoder, Frame};
-use super::wire::{
-    BlockDeltaIn, BlockStartIn, MessageStopIn, MetadataIn, UsageIn, UsageOut, finish_reason,
+use super::wire::{BlockDeltaIn, BlockStartIn, MessageStopIn, MetadataIn, UsageIn, finish_reason};
+use crate::provider::openai_out::{
+    ChoiceDelta, Delta, FunctionDelta, ToolCallDelta, UsageOut, write_chunk,
 };
 use crate::stream::{StreamError, StreamTranslate};
 use crate::usage::Usage;
@@ -276,66 +276,15 @@ impl State {
     }
 
     fn write_chunk(&self, out: &mut Vec<u8>, choices: &[ChoiceDelta<'_>], usage: Option<UsageOut>) {
-        let chunk = Chunk {
-            id: &self.opts.id,
-            object: "chat.completion.chunk",
-            created: self.opts.created,
-            model: &self.opts.model,
+        write_chunk(
+            out,
+            &self.opts.id,
+            self.opts.created,
+            &self.opts.model,
             choices,
             usage,
-        };
-        out.extend_from_slice(b"data: ");
-        // Serialising plain structs of strings and integers into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, &chunk);
-        out.extend_from_slice(b"\n\n");
+        );
     }
-}
-
-#[derive(Serialize)]
-struct Chunk<'a> {
-    id: &'a str,
-    object: &'static str,
-    created: u64,
-    model: &'a str,
-    choices: &'a [ChoiceDelta<'a>],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    usage: Option<UsageOut>,
-}
-
-#[derive(Serialize)]
-struct ChoiceDelta<'a> {
-    index: u32,
-    delta: Delta<'a>,
-    finish_reason: Option<&'static str>,
-}
-
-#[derive(Default, Serialize)]
-struct Delta<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_content: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tool_calls: Option<[ToolCallDelta<'a>; 1]>,
-}
-
-#[derive(Serialize)]
-struct ToolCallDelta<'a> {
-    index: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<&'a str>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    function: FunctionDelta<'a>,
-}
-
-#[derive(Serialize)]
-struct FunctionDelta<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    arguments: &'a str,
 }
 
 #[cfg(test)]

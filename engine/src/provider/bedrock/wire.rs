@@ -1,7 +1,7 @@
 //! Bedrock Converse wire types (serde only, no logic beyond field mapping): the response
 //! body, the ConverseStream event payloads, and the OpenAI shapes they become.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::usage::Usage;
@@ -164,32 +164,5 @@ pub(crate) fn finish_reason(stop_reason: Option<&str>) -> &'static str {
         Some("tool_use") => "tool_calls",
         Some("guardrail_intervened") | Some("content_filtered") => "content_filter",
         _ => "stop",
-    }
-}
-
-/// OpenAI's `usage` object.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub(crate) struct UsageOut {
-    pub(crate) prompt_tokens: u64,
-    pub(crate) completion_tokens: u64,
-    pub(crate) total_tokens: u64,
-    pub(crate) prompt_tokens_details: CachedDetails,
-}
-
-#[derive(Debug, Clone, Copy, Serialize)]
-pub(crate) struct CachedDetails {
-    pub(crate) cached_tokens: u64,
-}
-
-impl From<Usage> for UsageOut {
-    fn from(u: Usage) -> Self {
-        UsageOut {
-            prompt_tokens: u.prompt_tokens,
-            completion_tokens: u.completion_tokens,
-            total_tokens: u.prompt_tokens + u.completion_tokens,
-            prompt_tokens_details: CachedDetails {
-                cached_tokens: u.cached_tokens,
-            },
-        }
     }
 }

@@ -13,7 +13,8 @@
 use serde::Serialize;
 
 use super::wire::{CandidateIn, ResponseIn, call_id, finish_reason};
-use crate::provider::anthropic::response::{Function, ToolCall, UsageOut};
+use crate::provider::anthropic::response::{Function, ToolCall};
+use crate::provider::openai_out::UsageOut;
 use crate::usage::Usage;
 
 /// Why a response could not be translated.

@@ -18,13 +18,14 @@
 //! byte-identical however the upstream bytes are split, with LF or CRLF line ends.
 
 use bytes::Bytes;
-use serde::Serialize;
 
 use super::error::stream_error_kind;
 use super::wire::{ResponseIn, UsageIn, call_id, finish_reason};
 use crate::provider::anthropic::StreamError as SseError;
-use crate::provider::anthropic::response::UsageOut;
 use crate::provider::anthropic::sse::{SseDecoder, SseEvent};
+use crate::provider::openai_out::{
+    ChoiceDelta, Delta, FunctionDelta, ToolCallDelta, UsageOut, write_chunk,
+};
 use crate::stream::{StreamError, StreamTranslate};
 use crate::usage::Usage;
 
@@ -204,10 +205,10 @@ impl State {
                     let delta = Delta {
                         tool_calls: Some([ToolCallDelta {
                             index: tool,
-                            id: &id,
-                            kind: "function",
+                            id: Some(&id),
+                            kind: Some("function"),
                             function: FunctionDelta {
-                                name: &call.name,
+                                name: Some(&call.name),
                                 arguments: &arguments,
                             },
                         }]),
@@ -287,62 +288,13 @@ impl State {
     }
 
     fn write_chunk(&self, out: &mut Vec<u8>, choices: &[ChoiceDelta<'_>], usage: Option<UsageOut>) {
-        let chunk = Chunk {
-            id: &self.id,
-            object: "chat.completion.chunk",
-            created: self.opts.created,
-            model: &self.model,
+        write_chunk(
+            out,
+            &self.id,
+            self.opts.created,
+            &self.model,
             choices,
             usage,
-        };
-        out.extend_from_slice(b"data: ");
-        // Serialising plain structs of strings and integers into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, &chunk);
-        out.extend_from_slice(b"\n\n");
+        );
     }
-}
-
-#[derive(Serialize)]
-struct Chunk<'a> {
-    id: &'a str,
-    object: &'static str,
-    created: u64,
-    model: &'a str,
-    choices: &'a [ChoiceDelta<'a>],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    usage: Option<UsageOut>,
-}
-
-#[derive(Serialize)]
-struct ChoiceDelta<'a> {
-    index: u32,
-    delta: Delta<'a>,
-    finish_reason: Option<&'static str>,
-}
-
-#[derive(Default, Serialize)]
-struct Delta<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_content: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tool_calls: Option<[ToolCallDelta<'a>; 1]>,
-}
-
-#[derive(Serialize)]
-struct ToolCallDelta<'a> {
-    index: u32,
-    id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    function: FunctionDelta<'a>,
-}
-
-#[derive(Serialize)]
-struct FunctionDelta<'a> {
-    name: &'a str,
-    arguments: &'a str,
 }
