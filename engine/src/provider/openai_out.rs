@@ -1,10 +1,58 @@
 //! OpenAI's output shapes as the translating providers (Anthropic, Gemini, Vertex AI, Bedrock)
-//! write them: one definition of the `chat.completion.chunk` event, its deltas and the `usage`
-//! object, so every translator's stream and answer reads the same to an OpenAI client.
+//! write them: one definition of the `chat.completion` answer, the `chat.completion.chunk`
+//! event, their parts and the `usage` object, so every translator's answer and stream read the
+//! same to an OpenAI client.
 
 use serde::Serialize;
 
 use crate::usage::Usage;
+
+/// A complete `chat.completion` answer.
+#[derive(Serialize)]
+pub(crate) struct Completion<'a> {
+    pub(crate) id: &'a str,
+    /// Always `chat.completion`.
+    pub(crate) object: &'static str,
+    pub(crate) created: u64,
+    pub(crate) model: &'a str,
+    pub(crate) choices: &'a [Choice<'a>],
+    pub(crate) usage: UsageOut,
+}
+
+/// One choice of an answer.
+#[derive(Serialize)]
+pub(crate) struct Choice<'a> {
+    pub(crate) index: u32,
+    pub(crate) message: Message<'a>,
+    pub(crate) logprobs: Option<()>,
+    pub(crate) finish_reason: &'static str,
+}
+
+/// The assistant's message in an answer.
+#[derive(Serialize)]
+pub(crate) struct Message<'a> {
+    pub(crate) role: &'static str,
+    pub(crate) content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reasoning_content: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) tool_calls: Vec<ToolCall<'a>>,
+}
+
+/// A complete tool call in an answer.
+#[derive(Serialize)]
+pub(crate) struct ToolCall<'a> {
+    pub(crate) id: &'a str,
+    #[serde(rename = "type")]
+    pub(crate) kind: &'static str,
+    pub(crate) function: Function<'a>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Function<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) arguments: String,
+}
 
 /// Writes one `data: {chat.completion.chunk}\n\n` SSE event to `out`.
 pub(crate) fn write_chunk(

@@ -7,54 +7,10 @@
 //! signatures, `redacted_thinking` and server-tool blocks are dropped: an OpenAI client cannot
 //! send them back. Usage follows OpenAI: `prompt_tokens` includes cache reads and writes.
 
-use serde::Serialize;
-
 use super::error::MalformedUpstream;
 use super::wire::{BlockIn, MessageIn, finish_reason};
-use crate::provider::openai_out::UsageOut;
+use crate::provider::openai_out::{Choice, Completion, Function, Message, ToolCall};
 use crate::usage::Usage;
-
-#[derive(Serialize)]
-struct Completion<'a> {
-    id: &'a str,
-    object: &'static str,
-    created: u64,
-    model: &'a str,
-    choices: [Choice<'a>; 1],
-    usage: UsageOut,
-}
-
-#[derive(Serialize)]
-struct Choice<'a> {
-    index: u32,
-    message: Message<'a>,
-    logprobs: Option<()>,
-    finish_reason: &'static str,
-}
-
-#[derive(Serialize)]
-struct Message<'a> {
-    role: &'static str,
-    content: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_content: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    tool_calls: Vec<ToolCall<'a>>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct ToolCall<'a> {
-    pub(crate) id: &'a str,
-    #[serde(rename = "type")]
-    pub(crate) kind: &'static str,
-    pub(crate) function: Function<'a>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct Function<'a> {
-    pub(crate) name: &'a str,
-    pub(crate) arguments: String,
-}
 
 /// Translates a complete Messages API response. `created` is the Unix time to stamp on the
 /// completion (the caller's clock; translation reads none).
@@ -91,7 +47,7 @@ pub fn translate_response(
         object: "chat.completion",
         created,
         model: &message.model,
-        choices: [Choice {
+        choices: &[Choice {
             index: 0,
             message: Message {
                 role: "assistant",

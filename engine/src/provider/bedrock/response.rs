@@ -6,54 +6,10 @@
 //! `reasoning_content`. Converse answers carry no id or model name: the caller supplies both
 //! (and the time), so the translation stays pure.
 
-use serde::Serialize;
-
 use super::wire::{ConverseOut, finish_reason};
 use crate::provider::anthropic::MalformedUpstream;
-use crate::provider::openai_out::UsageOut;
+use crate::provider::openai_out::{Choice, Completion, Function, Message, ToolCall};
 use crate::usage::Usage;
-
-#[derive(Serialize)]
-struct Completion<'a> {
-    id: &'a str,
-    object: &'static str,
-    created: u64,
-    model: &'a str,
-    choices: [Choice<'a>; 1],
-    usage: UsageOut,
-}
-
-#[derive(Serialize)]
-struct Choice<'a> {
-    index: u32,
-    message: Message<'a>,
-    logprobs: Option<()>,
-    finish_reason: &'static str,
-}
-
-#[derive(Serialize)]
-struct Message<'a> {
-    role: &'static str,
-    content: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_content: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    tool_calls: Vec<ToolCall<'a>>,
-}
-
-#[derive(Serialize)]
-struct ToolCall<'a> {
-    id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    function: Function<'a>,
-}
-
-#[derive(Serialize)]
-struct Function<'a> {
-    name: &'a str,
-    arguments: String,
-}
 
 /// What the caller stamps on a translated completion.
 #[derive(Debug, Clone, Copy)]
@@ -102,7 +58,7 @@ pub fn translate_response(
         object: "chat.completion",
         created: stamp.created,
         model: stamp.model,
-        choices: [Choice {
+        choices: &[Choice {
             index: 0,
             message: Message {
                 role: "assistant",

@@ -10,11 +10,8 @@
 //! Usage: `prompt_tokens` = `promptTokenCount` (cached part included), `completion_tokens` =
 //! candidates + thoughts, `cached_tokens` = `cachedContentTokenCount`.
 
-use serde::Serialize;
-
 use super::wire::{CandidateIn, ResponseIn, call_id, finish_reason};
-use crate::provider::anthropic::response::{Function, ToolCall};
-use crate::provider::openai_out::UsageOut;
+use crate::provider::openai_out::{Choice, Completion, Function, Message, ToolCall};
 use crate::usage::Usage;
 
 /// Why a response could not be translated.
@@ -25,34 +22,6 @@ pub enum ResponseError {
     /// Gemini refused the prompt; `0` is its block reason word.
     #[error("the provider blocked the prompt ({0})")]
     Blocked(String),
-}
-
-#[derive(Serialize)]
-struct Completion<'a> {
-    id: String,
-    object: &'static str,
-    created: u64,
-    model: &'a str,
-    choices: Vec<Choice<'a>>,
-    usage: UsageOut,
-}
-
-#[derive(Serialize)]
-struct Choice<'a> {
-    index: u32,
-    message: Message<'a>,
-    logprobs: Option<()>,
-    finish_reason: &'static str,
-}
-
-#[derive(Serialize)]
-struct Message<'a> {
-    role: &'static str,
-    content: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_content: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    tool_calls: Vec<ToolCall<'a>>,
 }
 
 /// A block reason word, kept only if it is one (upper-case letters and `_`).
@@ -100,12 +69,13 @@ pub fn translate_response(
         choices.push(choice(candidate, index, &mut ids)?);
     }
     let usage = response.usage_metadata.unwrap_or_default().to_usage();
+    let id = format!("chatcmpl-{}", response_id.unwrap_or("gemini"));
     let completion = Completion {
-        id: format!("chatcmpl-{}", response_id.unwrap_or("gemini")),
+        id: &id,
         object: "chat.completion",
         created,
         model: response.model_version.as_deref().unwrap_or(model),
-        choices,
+        choices: &choices,
         usage: usage.into(),
     };
     let bytes =
