@@ -22,6 +22,7 @@ mod embeddings;
 pub mod gemini;
 pub mod openai;
 pub(crate) mod openai_out;
+mod tool_calls;
 mod vendor;
 
 use std::fmt::Debug;

@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use super::error::TranslateError;
+use crate::provider::tool_calls::tool_arguments;
 
 /// Builds the Gemini body for `chat`, a validated OpenAI chat completions request.
 pub fn build_request(chat: &Map<String, Value>) -> Result<Vec<u8>, TranslateError> {
@@ -271,19 +272,7 @@ fn function_calls(
             .pointer("/function/name")
             .and_then(Value::as_str)
             .ok_or_else(|| TranslateError::MissingField(format!("{at}.function.name")))?;
-        let args = match call.pointer("/function/arguments") {
-            Some(Value::String(s)) if s.trim().is_empty() => json!({}),
-            Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-                Ok(v @ Value::Object(_)) => v,
-                _ => {
-                    return Err(TranslateError::invalid(
-                        format!("{at}.function.arguments"),
-                        "must be a JSON object",
-                    ));
-                }
-            },
-            _ => json!({}),
-        };
+        let args = tool_arguments(call, &at)?;
         if let Some(id) = call.get("id").and_then(Value::as_str) {
             names.insert(id.to_owned(), name.to_owned());
         }

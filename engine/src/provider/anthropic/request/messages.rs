@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::provider::anthropic::error::TranslateError;
+use crate::provider::tool_calls::assistant_tool_calls;
 
 pub(super) fn messages(
     list: &Value,
@@ -134,44 +135,8 @@ fn assistant_blocks(
     at: &str,
 ) -> Result<Vec<Value>, TranslateError> {
     let mut blocks = content_blocks(content, at, false)?;
-    let calls = match m.get("tool_calls") {
-        None | Some(Value::Null) => return Ok(blocks),
-        Some(Value::Array(calls)) => calls,
-        Some(_) => {
-            return Err(TranslateError::invalid(
-                format!("{at}.tool_calls"),
-                "must be an array",
-            ));
-        }
-    };
-    for (j, call) in calls.iter().enumerate() {
-        let at = format!("{at}.tool_calls[{j}]");
-        let id = call.get("id").and_then(Value::as_str);
-        let function = call.get("function");
-        let name = function.and_then(|f| f.get("name")).and_then(Value::as_str);
-        let (Some(id), Some(name)) = (id, name) else {
-            return Err(TranslateError::invalid(
-                at,
-                "needs an `id` and a `function.name`",
-            ));
-        };
-        let arguments = function
-            .and_then(|f| f.get("arguments"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let input = if arguments.trim().is_empty() {
-            Value::Object(Map::new())
-        } else {
-            match serde_json::from_str::<Value>(arguments) {
-                Ok(v @ Value::Object(_)) => v,
-                _ => {
-                    return Err(TranslateError::invalid(
-                        format!("{at}.function.arguments"),
-                        "must be a JSON object",
-                    ));
-                }
-            }
-        };
+    for call in assistant_tool_calls(m.get("tool_calls"), at)? {
+        let (id, name, input) = (call.id, call.name, call.input);
         blocks.push(json!({ "type": "tool_use", "id": id, "name": name, "input": input }));
     }
     Ok(blocks)
