@@ -188,8 +188,7 @@ impl Checker<'_> {
                 );
                 continue;
             };
-            let (first_byte, total) =
-                self.deployment_timeouts(&path, deployment.timeouts.unwrap_or_default());
+            let timeouts = self.deployment_timeouts(&path, deployment.timeouts.unwrap_or_default());
             if deployment.max_in_flight == Some(0) {
                 self.problem::<()>(format!("{path}.max_in_flight"), None, "must be at least 1");
             }
@@ -204,8 +203,7 @@ impl Checker<'_> {
                 deployment.cost_per_million.as_ref(),
             );
             spec.max_in_flight = deployment.max_in_flight;
-            spec.first_byte_timeout = first_byte;
-            spec.total_timeout = total;
+            spec.timeouts = timeouts;
             deployments.push(spec);
         }
         deployments

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use portcullis_engine::{BackoffSpec, BreakerSpec, RetryBudgetSpec};
+use portcullis_engine::{BackoffSpec, BreakerSpec, RetryBudgetSpec, TimeoutOverrides};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -54,7 +54,11 @@ pub(crate) struct RawRetry {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDeploymentTimeouts {
     #[serde(default)]
+    pub(crate) connect: Option<Spanned<String>>,
+    #[serde(default)]
     pub(crate) first_byte: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) read: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) total: Option<Spanned<String>>,
 }
@@ -142,14 +146,16 @@ impl Checker<'_> {
         &mut self,
         path: &str,
         raw: RawDeploymentTimeouts,
-    ) -> (Option<Duration>, Option<Duration>) {
+    ) -> TimeoutOverrides {
         let mut one = |field: &str, raw: Option<&Spanned<String>>| {
             raw.map(|r| self.duration(&format!("{path}.timeouts.{field}"), Some(r), Duration::ZERO))
         };
-        (
-            one("first_byte", raw.first_byte.as_ref()),
-            one("total", raw.total.as_ref()),
-        )
+        TimeoutOverrides {
+            connect: one("connect", raw.connect.as_ref()),
+            first_byte: one("first_byte", raw.first_byte.as_ref()),
+            read: one("read", raw.read.as_ref()),
+            total: one("total", raw.total.as_ref()),
+        }
     }
 
     /// Dollars per million tokens → micro-dollars per million tokens.

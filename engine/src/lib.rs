@@ -47,7 +47,7 @@ pub use retry::{BackoffSpec, RetryBudgetSpec};
 pub use routing::{DeploymentStatus, Lease, Router, Strategy};
 pub use spec::{
     AnthropicSpec, AzureSpec, BedrockSpec, DeploymentSpec, GatewaySpec, ModelGroupSpec,
-    ProviderSpec, UpstreamTimeouts,
+    ProviderSpec, TimeoutOverrides, UpstreamTimeouts,
 };
 pub use stream::{RelayStream, StreamError, StreamSummary, StreamTranslate};
 pub use upstream::{Authorize, Provider, Providers, UpstreamClients};

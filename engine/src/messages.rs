@@ -97,12 +97,10 @@ async fn native_attempt(
         return Err(EngineError::Internal("lease names an unknown provider"));
     };
     let upstream_request = native.messages_request(body, &lease.upstream_model);
-    let timeouts = provider.spec.timeouts;
-    let first_byte = lease.first_byte_timeout.unwrap_or(timeouts.first_byte);
-    let total = lease.total_timeout.unwrap_or(timeouts.total);
+    let timeouts = lease.timeouts.over(provider.spec.timeouts);
     let sent = Instant::now();
     let response = match clients
-        .send_within(lease.provider, upstream_request, stream, first_byte, total)
+        .send_within(lease.provider, upstream_request, stream, timeouts)
         .await
     {
         Ok(response) => response,
@@ -117,7 +115,7 @@ async fn native_attempt(
             lease,
             sent,
         );
-        return first_event(stream, sent + first_byte)
+        return first_event(stream, sent + timeouts.first_byte)
             .await
             .map(ChatReply::Stream);
     }

@@ -232,6 +232,27 @@ pub struct UpstreamTimeouts {
     pub total: Duration,
 }
 
+/// A deployment's own timeouts; each one left `None` is its provider's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeoutOverrides {
+    pub connect: Option<Duration>,
+    pub first_byte: Option<Duration>,
+    pub read: Option<Duration>,
+    pub total: Option<Duration>,
+}
+
+impl TimeoutOverrides {
+    /// These overrides laid over a provider's timeouts.
+    pub fn over(self, provider: UpstreamTimeouts) -> UpstreamTimeouts {
+        UpstreamTimeouts {
+            connect: self.connect.unwrap_or(provider.connect),
+            first_byte: self.first_byte.unwrap_or(provider.first_byte),
+            read: self.read.unwrap_or(provider.read),
+            total: self.total.unwrap_or(provider.total),
+        }
+    }
+}
+
 impl Default for UpstreamTimeouts {
     fn default() -> Self {
         Self {
@@ -302,10 +323,8 @@ pub struct DeploymentSpec {
     pub cost: Option<u64>,
     /// Most requests in flight at once; `None` is unlimited.
     pub max_in_flight: Option<u32>,
-    /// Overrides the provider's first-byte timeout for this deployment.
-    pub first_byte_timeout: Option<Duration>,
-    /// Overrides the provider's total timeout for this deployment.
-    pub total_timeout: Option<Duration>,
+    /// Timeouts of this deployment that override its provider's.
+    pub timeouts: TimeoutOverrides,
 }
 
 impl DeploymentSpec {
@@ -319,8 +338,7 @@ impl DeploymentSpec {
             tpm: None,
             cost: None,
             max_in_flight: None,
-            first_byte_timeout: None,
-            total_timeout: None,
+            timeouts: TimeoutOverrides::default(),
         }
     }
 

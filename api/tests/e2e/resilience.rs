@@ -76,6 +76,9 @@ models:
   - name: idle
     deployments:
       - {{ provider: idle, model: idle-up }}
+  - name: idle-dep
+    deployments:
+      - {{ provider: mock, model: idle-dep-up, timeouts: {{ read: 300ms }} }}
   - name: fb-primary
     max_attempts: 1
     fallbacks: [fb-secret, fb-ok]
@@ -95,7 +98,7 @@ models:
 keys:
   - name: team-a
     key: env:KEY_A
-    models: [pair, solo, solo-alias, ttfb, ttfb-only, brk, storm, idle, fb-primary, fb-closed, fb-ok]
+    models: [pair, solo, solo-alias, ttfb, ttfb-only, brk, storm, idle, idle-dep, fb-primary, fb-closed, fb-ok]
 "#
     )
 }
@@ -326,6 +329,97 @@ async fn first_byte_and_idle_timeouts_fire() {
     assert_eq!(body.matches("upstream_timeout").count(), 1, "{body}");
     assert!(!body.contains("[DONE]"), "{body}");
     h.mock.resume();
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn a_deployment_overrides_its_providers_idle_timeout_and_only_its_own() {
+    let h = start().await;
+    // Provider `mock` waits 2s between chunks; its deployment `idle-dep-up` only 300ms.
+    h.mock.script(
+        "idle-dep-up",
+        [Behaviour::ok().chunks(6).pause_after_chunks(2)],
+    );
+    let started = Instant::now();
+    let (status, body) = ask(&h, &stream("idle-dep")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body.matches("upstream_timeout").count(), 1, "{body}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "the deployment's read timeout did not apply: {:?}",
+        started.elapsed()
+    );
+    h.mock.resume();
+    // Another deployment of the same provider keeps the provider's 2s: a 700ms pause passes.
+    h.mock
+        .script("solo-up", [Behaviour::ok().chunks(6).pause_after_chunks(2)]);
+    let resume = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        h.mock.resume();
+    };
+    let body = stream("solo");
+    let ((status, body), ()) = tokio::join!(ask(&h, &body), resume);
+    assert_eq!(status, 200);
+    assert!(body.contains("[DONE]"), "{body}");
+    assert!(!body.contains("upstream_timeout"), "{body}");
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn a_deployment_overrides_its_providers_connect_timeout() {
+    // A listener whose accept queue (backlog 0) is already full: a connect to it hangs.
+    let hole = tokio::net::TcpSocket::new_v4().unwrap();
+    hole.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let hole = hole.listen(0).unwrap();
+    let addr = hole.local_addr().unwrap();
+    let _queued = std::net::TcpStream::connect(addr).unwrap();
+    assert!(
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err(),
+        "a connect to the full listener should hang"
+    );
+    let h = Harness::start_config(MockOptions::default(), |mock| {
+        yaml(mock)
+            .replace(
+                "models:\n",
+                &format!(
+                    r#"  - name: hole
+    vendor: openai_compatible
+    base_url: http://{addr}/v1
+    api_key: env:PROVIDER_KEY
+    allow_private_network: true
+    timeouts: {{ connect: 1500ms }}
+    breaker: {{ consecutive_failures: 0, failure_rate: 0 }}
+models:
+  - name: hole-own
+    max_attempts: 1
+    deployments:
+      - {{ provider: hole, model: own }}
+  - name: hole-quick
+    max_attempts: 1
+    deployments:
+      - {{ provider: hole, model: quick, timeouts: {{ connect: 150ms }} }}
+"#
+                ),
+            )
+            .replace(
+                "idle-dep, fb-primary",
+                "idle-dep, hole-own, hole-quick, fb-primary",
+            )
+    })
+    .await;
+    let started = Instant::now();
+    let (status, body) = ask(&h, &hello("hole-quick")).await;
+    let quick = started.elapsed();
+    assert_eq!(status, 504, "{body}");
+    assert!(body.contains("upstream_timeout"), "{body}");
+    let started = Instant::now();
+    let (status, body) = ask(&h, &hello("hole-own")).await;
+    let own = started.elapsed();
+    assert_eq!(status, 504, "{body}");
+    assert!(
+        quick < Duration::from_millis(1000) && own >= Duration::from_millis(1400),
+        "connect timeouts: deployment {quick:?}, provider {own:?}"
+    );
     h.stop().await;
 }
 

@@ -37,7 +37,7 @@ models:
         cost_per_million: "0.75"
         max_in_flight: 8
         priority: 2
-        timeouts: { first_byte: 3s, total: 20s }
+        timeouts: { connect: 2s, first_byte: 3s, read: 15s, total: 20s }
 keys:
   - name: team-a
     key: env:TEAM_A_KEY
@@ -70,8 +70,11 @@ fn resilience_settings_reach_the_gateway_spec() {
         (Some(100), Some(20000), Some(8), 2)
     );
     assert_eq!(d.cost, Some(750_000));
-    assert_eq!(d.first_byte_timeout, Some(Duration::from_secs(3)));
-    assert_eq!(d.total_timeout, Some(Duration::from_secs(20)));
+    let t = d.timeouts;
+    assert_eq!(t.connect, Some(Duration::from_secs(2)));
+    assert_eq!(t.first_byte, Some(Duration::from_secs(3)));
+    assert_eq!(t.read, Some(Duration::from_secs(15)));
+    assert_eq!(t.total, Some(Duration::from_secs(20)));
     // Defaults elsewhere.
     let big = &config.gateway.groups[0];
     assert_eq!(big.strategy, Strategy::WeightedRandom);

@@ -99,17 +99,14 @@ pub(crate) async fn attempt(
             return Err(e);
         }
     };
-    let timeouts = provider.spec.timeouts;
-    let first_byte = lease.first_byte_timeout.unwrap_or(timeouts.first_byte);
-    let total = lease.total_timeout.unwrap_or(timeouts.total);
+    let timeouts = lease.timeouts.over(provider.spec.timeouts);
     let sent = Instant::now();
     let response = match clients
         .send_within(
             lease.provider,
             upstream_request,
             request.is_stream(),
-            first_byte,
-            total,
+            timeouts,
         )
         .await
     {
@@ -127,7 +124,7 @@ pub(crate) async fn attempt(
             lease,
             sent,
         );
-        return first_event(stream, sent + first_byte)
+        return first_event(stream, sent + timeouts.first_byte)
             .await
             .map(ChatReply::Stream);
     }

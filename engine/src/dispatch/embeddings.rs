@@ -77,12 +77,10 @@ async fn attempt(
             });
         }
     };
-    let timeouts = provider.spec.timeouts;
-    let first_byte = lease.first_byte_timeout.unwrap_or(timeouts.first_byte);
-    let total = lease.total_timeout.unwrap_or(timeouts.total);
+    let timeouts = lease.timeouts.over(provider.spec.timeouts);
     let sent = Instant::now();
     let response = match clients
-        .send_within(lease.provider, upstream_request, false, first_byte, total)
+        .send_within(lease.provider, upstream_request, false, timeouts)
         .await
     {
         Ok(response) => response,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::health::{Admission, Gate};
 use crate::ids::{DeploymentId, GroupId, ProviderId};
+use crate::spec::TimeoutOverrides;
 
 const MINUTE_NANOS: u64 = 60_000_000_000;
 
@@ -20,10 +21,8 @@ pub struct Lease {
     pub provider_name: Arc<str>,
     pub group: GroupId,
     pub upstream_model: Arc<str>,
-    /// This deployment's first-byte timeout, where it overrides its provider's.
-    pub first_byte_timeout: Option<Duration>,
-    /// This deployment's total timeout, where it overrides its provider's.
-    pub total_timeout: Option<Duration>,
+    /// This deployment's timeouts, where they override its provider's.
+    pub timeouts: TimeoutOverrides,
 }
 
 /// Fixed facts of a deployment, as the table is built from them.
@@ -40,8 +39,7 @@ pub struct DeploymentFacts {
     /// Micro-dollars per million tokens, `u64::MAX` when unknown.
     pub cost: u64,
     pub max_in_flight: Option<u32>,
-    pub first_byte_timeout: Option<Duration>,
-    pub total_timeout: Option<Duration>,
+    pub timeouts: TimeoutOverrides,
     /// Failures in a row at which the actor is nudged to fold at once (0 = never nudge).
     pub trip_after: u32,
 }
@@ -60,8 +58,7 @@ impl DeploymentFacts {
             tpm: None,
             cost: u64::MAX,
             max_in_flight: None,
-            first_byte_timeout: None,
-            total_timeout: None,
+            timeouts: TimeoutOverrides::default(),
             trip_after: 0,
         }
     }
@@ -191,8 +188,7 @@ impl Deployment {
             provider_name: self.facts.provider_name.clone(),
             group: self.facts.group,
             upstream_model: self.facts.upstream_model.clone(),
-            first_byte_timeout: self.facts.first_byte_timeout,
-            total_timeout: self.facts.total_timeout,
+            timeouts: self.facts.timeouts,
         })
     }
 

@@ -312,8 +312,7 @@ fn facts(
     facts.rpm = d.rpm;
     facts.tpm = d.tpm;
     facts.max_in_flight = d.max_in_flight;
-    facts.first_byte_timeout = d.first_byte_timeout;
-    facts.total_timeout = d.total_timeout;
+    facts.timeouts = d.timeouts;
     facts.cost = d
         .cost
         .or_else(|| {

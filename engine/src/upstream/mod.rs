@@ -3,7 +3,9 @@
 //! actix-web workers are single-threaded runtimes; a connection pool shared across them
 //! would hand connections between runtimes. Each worker therefore builds its own
 //! [`UpstreamClients`] (one `reqwest::Client` per provider, rustls, redirects never followed,
-//! egress-checked DNS) over the [`Providers`] built once at start-up. This module only sends
+//! egress-checked DNS) over the [`Providers`] built once at start-up. Connect and read (idle)
+//! timeouts belong to a client, so a provider whose deployments override them gets one more
+//! client for each distinct pair, chosen per attempt from the attempt's timeouts. This module only sends
 //! bytes and enforces timeouts, size caps and egress; what the bytes mean is the provider
 //! adapter's business. Nothing of the client's headers is forwarded: a request carries the
 //! adapter's headers (the credential among them), content type, accept and user agent.
@@ -24,7 +26,7 @@ use crate::egress::{EgressResolver, is_egress_denied};
 use crate::error::{EngineError, UpstreamError};
 use crate::ids::ProviderId;
 use crate::provider::{ProviderAdapter, UpstreamRequest, adapter_for};
-use crate::spec::{GatewaySpec, ProviderSpec};
+use crate::spec::{GatewaySpec, ProviderSpec, UpstreamTimeouts};
 
 /// Largest error body read from a provider (only to classify it and extract a safe message).
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -38,6 +40,59 @@ pub struct Provider {
     pub adapter: Arc<dyn ProviderAdapter>,
     /// The credential step run just before sending, for credentials the adapter cannot set.
     pub auth: Option<Arc<dyn Authorize>>,
+    /// The timeouts of each HTTP client this provider needs: its own first, then one per
+    /// distinct connect/read pair its deployments override.
+    clients: Box<[ClientTimeouts]>,
+}
+
+/// What one upstream HTTP client is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ClientTimeouts {
+    connect: Duration,
+    read: Duration,
+}
+
+impl From<UpstreamTimeouts> for ClientTimeouts {
+    fn from(t: UpstreamTimeouts) -> Self {
+        Self {
+            connect: t.connect,
+            read: t.read,
+        }
+    }
+}
+
+impl Provider {
+    /// Which of this provider's clients enforces `timeouts` (its own where none matches).
+    fn client_index(&self, timeouts: UpstreamTimeouts) -> usize {
+        let wanted = ClientTimeouts::from(timeouts);
+        self.clients.iter().position(|c| *c == wanted).unwrap_or(0)
+    }
+
+    /// How many HTTP clients each worker holds for this provider.
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
+    }
+}
+
+/// The provider's own client timeouts, then each distinct pair its deployments override.
+fn client_timeouts(
+    spec: &GatewaySpec,
+    id: ProviderId,
+    own: UpstreamTimeouts,
+) -> Box<[ClientTimeouts]> {
+    let mut clients = vec![ClientTimeouts::from(own)];
+    let overrides = spec
+        .groups
+        .iter()
+        .flat_map(|g| &g.deployments)
+        .filter(|d| d.provider == id)
+        .map(|d| ClientTimeouts::from(d.timeouts.over(own)));
+    for wanted in overrides {
+        if !clients.contains(&wanted) {
+            clients.push(wanted);
+        }
+    }
+    clients.into()
 }
 
 /// Every provider, by [`ProviderId`], built once and shared by all workers.
@@ -52,11 +107,13 @@ impl Providers {
         let providers = spec
             .providers
             .iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(i, p)| {
                 Ok(Provider {
                     spec: p.clone(),
                     adapter: adapter_for(p)?,
                     auth: authorizer_for(p)?,
+                    clients: client_timeouts(spec, ProviderId::from_index(i), p.timeouts),
                 })
             })
             .collect::<Result<Vec<_>, EngineError>>()?;
@@ -78,11 +135,12 @@ impl Providers {
     }
 }
 
-/// Per-worker clients, one per provider.
+/// Per-worker clients: per provider, one for its own timeouts and one per deployment override
+/// of connect/read ([`Provider::client_count`]).
 #[derive(Debug)]
 pub struct UpstreamClients {
     providers: Providers,
-    clients: Vec<Client>,
+    clients: Vec<Box<[Client]>>,
 }
 
 impl UpstreamClients {
@@ -91,7 +149,12 @@ impl UpstreamClients {
         let clients = providers
             .inner
             .iter()
-            .map(|p| build_client(&p.spec))
+            .map(|p| {
+                p.clients
+                    .iter()
+                    .map(|t| build_client(&p.spec, *t))
+                    .collect::<Result<Box<[Client]>, _>>()
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             providers: providers.clone(),
@@ -111,33 +174,41 @@ impl UpstreamClients {
         request: UpstreamRequest,
         stream: bool,
     ) -> Result<Response, UpstreamError> {
-        let timeouts = self.timeouts(id);
-        self.send_within(id, request, stream, timeouts.first_byte, timeouts.total)
+        self.send_within(id, request, stream, self.timeouts(id))
             .await
     }
 
     /// The provider's configured timeouts (defaults for an unknown id).
-    pub fn timeouts(&self, id: ProviderId) -> crate::spec::UpstreamTimeouts {
+    pub fn timeouts(&self, id: ProviderId) -> UpstreamTimeouts {
         self.providers
             .get(id)
             .map(|p| p.spec.timeouts)
             .unwrap_or_default()
     }
 
-    /// [`UpstreamClients::send`] with this attempt's first-byte and total timeouts (a
-    /// deployment may override its provider's).
+    /// [`UpstreamClients::send`] with this attempt's timeouts (a deployment may override its
+    /// provider's): first byte and total here, connect and read by the client that was built
+    /// with them.
     pub async fn send_within(
         &self,
         id: ProviderId,
         request: UpstreamRequest,
         stream: bool,
-        first_byte: Duration,
-        total: Duration,
+        timeouts: UpstreamTimeouts,
     ) -> Result<Response, UpstreamError> {
-        let (Some(provider), Some(client)) = (self.providers.get(id), self.clients.get(id.index()))
+        let Some(provider) = self.providers.get(id) else {
+            return Err(UpstreamError::Connect);
+        };
+        let Some(client) = self
+            .clients
+            .get(id.index())
+            .and_then(|c| c.get(provider.client_index(timeouts)))
         else {
             return Err(UpstreamError::Connect);
         };
+        let UpstreamTimeouts {
+            first_byte, total, ..
+        } = timeouts;
         let mut request = request;
         let accept = if stream {
             "text/event-stream"
@@ -204,15 +275,15 @@ impl UpstreamClients {
     }
 }
 
-fn build_client(p: &ProviderSpec) -> Result<Client, EngineError> {
+fn build_client(p: &ProviderSpec, timeouts: ClientTimeouts) -> Result<Client, EngineError> {
     let mut headers = HeaderMap::new();
     headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
     Client::builder()
         .default_headers(headers)
         .redirect(redirect::Policy::none())
         .no_proxy()
-        .connect_timeout(p.timeouts.connect)
-        .read_timeout(p.timeouts.read)
+        .connect_timeout(timeouts.connect)
+        .read_timeout(timeouts.read)
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
         .dns_resolver(Arc::new(EgressResolver {
@@ -251,5 +322,58 @@ async fn read_bounded(mut response: Response, limit: usize) -> Result<Bytes, Ups
             Err(e) if e.is_timeout() => return Err(UpstreamError::Timeout),
             Err(_) => return Err(UpstreamError::StreamInterrupted),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::Vendor;
+    use crate::spec::{DeploymentSpec, TimeoutOverrides};
+
+    fn deployment(provider: ProviderId, timeouts: TimeoutOverrides) -> DeploymentSpec {
+        let mut d = DeploymentSpec::new(provider, "m");
+        d.timeouts = timeouts;
+        d
+    }
+
+    #[test]
+    fn a_provider_gets_one_client_per_distinct_connect_and_read_pair() {
+        let mut spec = GatewaySpec::default();
+        let own = UpstreamTimeouts::default();
+        let base: url::Url = "https://api.example/v1".parse().unwrap();
+        let a = spec.provider(ProviderSpec::new("a", Vendor::Openai, base.clone()));
+        let b = spec.provider(ProviderSpec::new("b", Vendor::Openai, base));
+        let quick = TimeoutOverrides {
+            connect: Some(Duration::from_millis(150)),
+            ..TimeoutOverrides::default()
+        };
+        let first_byte_only = TimeoutOverrides {
+            first_byte: Some(Duration::from_secs(1)),
+            ..TimeoutOverrides::default()
+        };
+        let same_as_own = TimeoutOverrides {
+            read: Some(own.read),
+            ..TimeoutOverrides::default()
+        };
+        spec.group(
+            "g",
+            vec![
+                deployment(a, quick),
+                deployment(a, first_byte_only),
+                deployment(a, same_as_own),
+                deployment(a, quick),
+                deployment(b, first_byte_only),
+            ],
+        );
+        let providers = Providers::new(&spec).unwrap();
+        let pa = providers.get(a).unwrap();
+        assert_eq!(pa.client_count(), 2, "own timeouts, and the quick connect");
+        assert_eq!(providers.get(b).unwrap().client_count(), 1);
+        assert_eq!(pa.client_index(own), 0);
+        assert_eq!(pa.client_index(first_byte_only.over(own)), 0);
+        assert_eq!(pa.client_index(quick.over(own)), 1);
+        let clients = UpstreamClients::new(&providers).unwrap();
+        assert_eq!(clients.clients[a.index()].len(), 2);
     }
 }
