@@ -26,6 +26,8 @@ pub const LIMIT_REJECTIONS_TOTAL: &str = "portcullis_limit_rejections_total";
 pub const LIMITER_MODE: &str = "portcullis_limiter_mode";
 /// Requests refused for their form (over-long target, too many or too large headers,
 /// conflicting credentials), by `reason`.
+/// Certificate reloads by listener and result (`ok`, `error`).
+pub const TLS_RELOADS_TOTAL: &str = "portcullis_tls_reloads_total";
 pub const MALFORMED_REQUESTS_TOTAL: &str = "portcullis_malformed_requests_total";
 
 /// Route label of chat completions.
@@ -229,6 +231,12 @@ pub fn limiter_mode(active: &'static str) {
     for mode in ["memory", "redis", "fallback"] {
         metrics::gauge!(LIMITER_MODE, "mode" => mode).set(if mode == active { 1.0 } else { 0.0 });
     }
+}
+
+/// Counts a certificate reload of `listener`.
+pub fn tls_reload(listener: &'static str, ok: bool) {
+    let result = if ok { "ok" } else { "error" };
+    metrics::counter!(TLS_RELOADS_TOTAL, "listener" => listener, "result" => result).increment(1);
 }
 
 /// Counts one error by kind.

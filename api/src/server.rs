@@ -21,6 +21,7 @@ use portcullis_storage::{
 use secrecy::ExposeSecret;
 
 use crate::auth::Authenticator;
+use crate::cors::{self, Cors};
 use crate::governance::Governance;
 use crate::http_limits::{self, HeadLimits};
 use crate::keygen;
@@ -29,6 +30,7 @@ use crate::routes::{fallback, table};
 use crate::spend::SpendRecorder;
 use crate::state::{AppState, RequestLimits};
 use crate::stores::Stores;
+use crate::tls::{ReloadableCert, TlsError};
 
 /// Why a gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +53,8 @@ pub enum StartError {
     Storage(#[from] StorageError),
     #[error("auth.key_pepper is required with durable ({0}) storage")]
     PepperRequired(&'static str),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// Options that are not part of the config file.
@@ -59,6 +63,7 @@ pub struct StartOptions {
     /// Stop both listeners gracefully on SIGINT or SIGTERM (the binary): stop accepting,
     /// drain in-flight requests and streams for up to `server.shutdown_timeout`, then close.
     /// (actix-web's own handling treats SIGINT as a fast stop, so the gateway installs its own.)
+    /// Also reload the listeners' TLS certificates on SIGHUP.
     pub handle_signals: bool,
 }
 
@@ -71,9 +76,17 @@ pub struct RunningGateway {
     admin: ServerHandle,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
     spend_task: SpendWriterTask,
+    certs: Vec<Arc<ReloadableCert>>,
 }
 
 impl RunningGateway {
+    /// Reads every listener's certificate and key files again (what SIGHUP does); a listener
+    /// whose files do not load keeps its pair. Returns how many were reloaded, or the first
+    /// failure.
+    pub fn reload_tls(&self) -> Result<usize, TlsError> {
+        reload_certs(&self.certs)
+    }
+
     /// Stops both listeners; `graceful` lets in-flight requests finish first.
     pub async fn stop(self, graceful: bool) {
         self.public.stop(graceful).await;
@@ -109,6 +122,43 @@ fn drain_on_signal(public: ServerHandle, admin: ServerHandle) -> Result<(), Star
             _ = terminate.recv() => tracing::info!("SIGTERM: draining"),
         }
         tokio::join!(public.stop(true), admin.stop(true));
+    });
+    Ok(())
+}
+
+/// Reloads each certificate, counting and logging each result; the first failure is returned
+/// after every one was tried.
+fn reload_certs(certs: &[Arc<ReloadableCert>]) -> Result<usize, TlsError> {
+    let mut first_error = None;
+    for cert in certs {
+        let listener = cert.listener();
+        match cert.reload() {
+            Ok(()) => {
+                metrics::tls_reload(listener, true);
+                tracing::info!(listener, "TLS certificate reloaded");
+            }
+            Err(e) => {
+                metrics::tls_reload(listener, false);
+                tracing::error!(listener, error = %e, "TLS certificate not reloaded; the previous one stays in use");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    first_error.map_or(Ok(certs.len()), Err)
+}
+
+/// Registers SIGHUP now and reloads the listeners' certificates on each one.
+fn reload_on_hangup(certs: Vec<Arc<ReloadableCert>>) -> Result<(), StartError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup()).map_err(StartError::Signals)?;
+    actix_web::rt::spawn(async move {
+        while hangup.recv().await.is_some() {
+            if certs.is_empty() {
+                tracing::info!("SIGHUP: no TLS listener, nothing to reload");
+                continue;
+            }
+            let _ = reload_certs(&certs);
+        }
     });
     Ok(())
 }
@@ -240,6 +290,12 @@ pub fn start_with_stores(
     });
 
     let public_state = state.clone();
+    let cors_on = config.server.cors.is_some();
+    let cors = config
+        .server
+        .cors
+        .clone()
+        .map(|c| web::Data::new(Cors::new(c)));
     let mut public = HttpServer::new(move || {
         #[expect(
             clippy::expect_used,
@@ -247,10 +303,18 @@ pub fn start_with_stores(
         )]
         let clients =
             UpstreamClients::new(&public_state.providers).expect("upstream clients build");
-        App::new()
+        let mut app = App::new()
             .app_data(public_state.clone())
-            .app_data(web::Data::new(clients))
-            .wrap(middleware::from_fn(http_limits::enforce))
+            .app_data(web::Data::new(clients));
+        if let Some(cors) = &cors {
+            app = app.app_data(cors.clone());
+        }
+        app.wrap(middleware::from_fn(http_limits::enforce))
+            // Outermost, so that the limits' own refusals are readable by a browser too.
+            .wrap(middleware::Condition::new(
+                cors_on,
+                middleware::from_fn(cors::apply),
+            ))
             .configure(|cfg| table::register(cfg, table::public(), table::public_other))
             .default_service(web::to(fallback::not_found))
     })
@@ -274,20 +338,39 @@ pub fn start_with_stores(
     .shutdown_timeout(shutdown_secs(config.server.shutdown_timeout));
     public = public.disable_signals();
     admin = admin.disable_signals();
+    let public_cert = config
+        .server
+        .tls
+        .as_ref()
+        .map(|files| ReloadableCert::load("public", files))
+        .transpose()?;
+    let admin_cert = config
+        .server
+        .admin_tls
+        .as_ref()
+        .map(|files| ReloadableCert::load("admin", files))
+        .transpose()?;
     let listen = config.server.listen;
-    let public = public.bind(listen).map_err(|source| StartError::Bind {
+    let public = match &public_cert {
+        Some(cert) => public.bind_rustls_0_23(listen, cert.server_config()?),
+        None => public.bind(listen),
+    }
+    .map_err(|source| StartError::Bind {
         what: "public",
         addr: listen,
         source,
     })?;
     let admin_listen = config.server.admin_listen;
-    let admin = admin
-        .bind(admin_listen)
-        .map_err(|source| StartError::Bind {
-            what: "admin",
-            addr: admin_listen,
-            source,
-        })?;
+    let admin = match &admin_cert {
+        Some(cert) => admin.bind_rustls_0_23(admin_listen, cert.server_config()?),
+        None => admin.bind(admin_listen),
+    }
+    .map_err(|source| StartError::Bind {
+        what: "admin",
+        addr: admin_listen,
+        source,
+    })?;
+    let certs: Vec<_> = public_cert.into_iter().chain(admin_cert).collect();
     let public_addr = public.addrs().first().copied().unwrap_or(listen);
     let admin_addr = admin.addrs().first().copied().unwrap_or(admin_listen);
     let public = public.run();
@@ -295,6 +378,7 @@ pub fn start_with_stores(
     let (public_handle, admin_handle) = (public.handle(), admin.handle());
     if options.handle_signals {
         drain_on_signal(public_handle.clone(), admin_handle.clone())?;
+        reload_on_hangup(certs.clone())?;
     }
     let tasks = vec![actix_web::rt::spawn(public), actix_web::rt::spawn(admin)];
     tracing::info!(%public_addr, %admin_addr, "portcullis listening");
@@ -305,5 +389,6 @@ pub fn start_with_stores(
         admin: admin_handle,
         tasks,
         spend_task,
+        certs,
     })
 }

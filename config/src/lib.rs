@@ -56,7 +56,7 @@ pub use mode::MODE_ENV;
 pub use portcullis_storage::ModelAccess;
 pub use pricing::PriceOverride;
 pub use secret::{MAX_SECRET_FILE_BYTES, SecretError, SecretRef, process_env};
-pub use server::ServerConfig;
+pub use server::{CorsConfig, ServerConfig, TlsFiles};
 pub use storage::StorageConfig;
 
 /// Largest config document accepted, in bytes.

@@ -12,6 +12,9 @@ use crate::Mode;
 use crate::check::Checker;
 
 mod chat_limits;
+mod transport;
+
+pub use transport::{CorsConfig, TlsFiles};
 
 /// The two HTTP listeners and the request limits enforced on the data plane.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +47,12 @@ pub struct ServerConfig {
     pub max_header_bytes: usize,
     /// Maxima on a chat request's messages and cost multipliers (`server.chat_limits`).
     pub chat_limits: ChatLimits,
+    /// TLS on the public listener (`server.tls`); plain HTTP when `None`.
+    pub tls: Option<TlsFiles>,
+    /// TLS on the admin listener (`server.admin_tls`); plain HTTP when `None`.
+    pub admin_tls: Option<TlsFiles>,
+    /// Cross-origin access to the public listener (`server.cors`); off when `None`.
+    pub cors: Option<CorsConfig>,
 }
 
 impl ServerConfig {
@@ -89,6 +98,9 @@ impl Default for ServerConfig {
             max_headers: Self::DEFAULT_MAX_HEADERS,
             max_header_bytes: Self::DEFAULT_MAX_HEADER_BYTES,
             chat_limits: ChatLimits::default(),
+            tls: None,
+            admin_tls: None,
+            cors: None,
         }
     }
 }
@@ -128,6 +140,12 @@ pub(crate) struct RawServer {
     #[serde(default)]
     pub(crate) max_header_bytes: Option<Spanned<usize>>,
     pub(crate) chat_limits: Option<chat_limits::RawChatLimits>,
+    #[serde(default)]
+    pub(crate) tls: Option<transport::RawTls>,
+    #[serde(default)]
+    pub(crate) admin_tls: Option<transport::RawTls>,
+    #[serde(default)]
+    pub(crate) cors: Option<transport::RawCors>,
     /// Renamed to `shutdown_timeout`; kept only to say so.
     #[serde(default)]
     pub(crate) shutdown_timeout_secs: Option<IgnoredAny>,
@@ -145,13 +163,16 @@ impl Checker<'_> {
             raw.admin_listen.as_ref(),
             ServerConfig::DEFAULT_ADMIN_LISTEN,
         );
-        if mode == Mode::Production && !admin_listen.ip().is_loopback() {
+        let tls = self.tls("server.tls", raw.tls);
+        let admin_tls = self.tls("server.admin_tls", raw.admin_tls);
+        if mode == Mode::Production && !admin_listen.ip().is_loopback() && admin_tls.is_none() {
             self.problem(
                 "server.admin_listen",
                 raw.admin_listen.as_ref(),
-                "must be a loopback address in production (the admin listener serves /metrics and the admin API)",
+                "must be a loopback address in production unless server.admin_tls is set (the admin listener serves /metrics and the admin API)",
             );
         }
+        let cors = self.cors(raw.cors, mode);
         if listen == admin_listen && listen.port() != 0 {
             self.problem(
                 "server.admin_listen",
@@ -244,6 +265,9 @@ impl Checker<'_> {
                 S::MAX_MAX_HEADER_BYTES,
             ),
             chat_limits,
+            tls,
+            admin_tls,
+            cors,
         }
     }
 }

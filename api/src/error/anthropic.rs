@@ -27,9 +27,10 @@ const OVERLOADED: u16 = 529;
 fn kind_of(err: &ApiError) -> ErrorKind {
     match err {
         ApiError::Unauthorized => ErrorKind::Authentication,
-        ApiError::ModelNotAllowed(_) | ApiError::SourceNotAllowed | ApiError::Unpriced => {
-            ErrorKind::Permission
-        }
+        ApiError::ModelNotAllowed(_)
+        | ApiError::SourceNotAllowed
+        | ApiError::OriginNotAllowed
+        | ApiError::Unpriced => ErrorKind::Permission,
         ApiError::NotFound
         | ApiError::Missing(_)
         | ApiError::Engine(EngineError::UnknownModel(_)) => ErrorKind::NotFound,

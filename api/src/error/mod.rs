@@ -25,6 +25,8 @@ pub(crate) enum ApiError {
     ModelNotAllowed(String),
     #[error("this key may not be used from this address")]
     SourceNotAllowed,
+    #[error("cross-origin requests from this origin are not allowed")]
+    OriginNotAllowed,
     #[error("{message}")]
     InvalidRequest {
         message: String,
@@ -77,6 +79,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::ModelNotAllowed(_) => "model_not_allowed",
             ApiError::SourceNotAllowed => "source_not_allowed",
+            ApiError::OriginNotAllowed => "cors_origin_not_allowed",
             ApiError::InvalidRequest { .. } => "invalid_request",
             ApiError::Missing(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
@@ -144,7 +147,9 @@ impl ApiError {
                 Some("model"),
                 self.to_string(),
             ),
-            ApiError::SourceNotAllowed => ("permission_error", Some(kind), None, self.to_string()),
+            ApiError::SourceNotAllowed | ApiError::OriginNotAllowed => {
+                ("permission_error", Some(kind), None, self.to_string())
+            }
             ApiError::InvalidRequest { param, .. } => (
                 "invalid_request_error",
                 Some(kind),
@@ -278,7 +283,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::ModelNotAllowed(_) | ApiError::SourceNotAllowed => StatusCode::FORBIDDEN,
+            ApiError::ModelNotAllowed(_)
+            | ApiError::SourceNotAllowed
+            | ApiError::OriginNotAllowed => StatusCode::FORBIDDEN,
             ApiError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Missing(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,

@@ -12,6 +12,7 @@ mod auth;
 mod azure;
 mod bedrock;
 mod boundary;
+mod cors;
 mod embeddings;
 mod gemini;
 mod gemini_embeddings;

@@ -116,13 +116,15 @@ fn binds(raw: &RawConfig, mode: Mode, out: &mut Findings) {
             line,
             format!("the data plane listens on {scope} ({addr}); clients need a virtual key"),
         );
-        out.push(
-            Severity::Medium,
-            "no_tls",
-            "server.listen",
-            line,
-            "the data plane is reachable off-host over plain HTTP: Portcullis has no TLS option yet, so keys and prompts cross the network in clear unless a TLS terminator (load balancer, reverse proxy, service mesh) sits in front; ignore this if one does",
-        );
+        if server.is_none_or(|s| s.tls.is_none()) {
+            out.push(
+                Severity::Medium,
+                "no_tls",
+                "server.listen",
+                line,
+                "the data plane is reachable off-host over plain HTTP: keys and prompts cross the network in clear unless a TLS terminator (load balancer, reverse proxy, service mesh) sits in front; set server.tls, or ignore this if one does",
+            );
+        }
         if mode == Mode::Development {
             out.push(
                 Severity::Medium,
@@ -136,14 +138,41 @@ fn binds(raw: &RawConfig, mode: Mode, out: &mut Findings) {
         }
     }
     if let Some((addr, line)) = admin.filter(|(a, _)| !a.ip().is_loopback()) {
+        if server.is_some_and(|s| s.admin_tls.is_some()) {
+            out.push(
+                Severity::Medium,
+                "admin_exposed",
+                "server.admin_listen",
+                line,
+                format!(
+                    "the admin listener ({addr}) serves /metrics, detailed health and the admin API off-host (over TLS, master key only); keep it on a network only operators and Prometheus reach"
+                ),
+            );
+        } else {
+            out.push(
+                Severity::High,
+                "admin_exposed",
+                "server.admin_listen",
+                line,
+                format!(
+                    "the admin listener ({addr}) serves /metrics, detailed health and the admin API off-host over plain HTTP; bind it to 127.0.0.1 or set server.admin_tls (production refuses this)"
+                ),
+            );
+        }
+    }
+    let any_origin = server.and_then(|s| s.cors.as_ref()).and_then(|c| {
+        c.allowed_origins
+            .value
+            .iter()
+            .find(|o| o.value.trim() == "*")
+    });
+    if let Some(star) = any_origin {
         out.push(
             Severity::High,
-            "admin_exposed",
-            "server.admin_listen",
-            line,
-            format!(
-                "the admin listener ({addr}) serves /metrics, detailed health and the admin API off-host; bind it to 127.0.0.1 (production refuses this)"
-            ),
+            "permissive_cors",
+            "server.cors.allowed_origins",
+            line_of(star),
+            "CORS allows any origin (`*`): any web page a user opens may call the gateway with a key it holds; list the origins of your web apps (production refuses `*`)",
         );
     }
 }

@@ -199,3 +199,30 @@ fn portcullis_mode_env_is_taken_into_account() {
     ]);
     assert!(!ids(&audit(&text, &env, TODAY)).contains(&"development_mode"));
 }
+
+#[test]
+fn tls_on_both_listeners_turns_exposure_findings_down_and_cors_star_is_high() {
+    let public = SAFE
+        .replace("mode: production\n", "")
+        .replace("127.0.0.1:4000", "0.0.0.0:4000")
+        .replace("127.0.0.1:4001", "0.0.0.0:4001");
+    let with_tls = public.replace(
+        "  admin_listen: 0.0.0.0:4001\n",
+        "  admin_listen: 0.0.0.0:4001\n  tls: { cert: /etc/p/tls.crt, key: /etc/p/tls.key }\n  admin_tls: { cert: /etc/p/admin.crt, key: /etc/p/admin.key }\n  cors: { allowed_origins: [\"*\"] }\n",
+    );
+    let plain = audit(&public, &env(), TODAY);
+    let tls = audit(&with_tls, &env(), TODAY);
+    let admin = |a: &Audit| {
+        a.findings
+            .iter()
+            .find(|f| f.id == "admin_exposed")
+            .map(|f| f.severity)
+    };
+    assert_eq!(admin(&plain), Some(Severity::High));
+    assert_eq!(admin(&tls), Some(Severity::Medium));
+    assert!(ids(&plain).contains(&"no_tls"));
+    assert!(!ids(&tls).contains(&"no_tls"), "{tls:#?}");
+    let cors = tls.findings.iter().find(|f| f.id == "permissive_cors");
+    assert_eq!(cors.map(|f| f.severity), Some(Severity::High), "{tls:#?}");
+    assert!(!ids(&plain).contains(&"permissive_cors"));
+}

@@ -84,3 +84,52 @@ fn production_refuses_a_long_but_predictable_master_key() {
         Config::from_yaml_str(VALID, &env).unwrap();
     }
 }
+
+#[test]
+fn production_allows_an_off_host_admin_listener_only_over_tls_and_refuses_cors_star() {
+    let env = env_with(Some("production"), MASTER_KEY);
+    let admin_tls = VALID.replace(
+        "  listen: 127.0.0.1:0\n",
+        "  listen: 127.0.0.1:0\n  admin_listen: 0.0.0.0:4001\n  admin_tls: { cert: /run/secrets/admin.crt, key: /run/secrets/admin.key }\n",
+    );
+    let config = Config::from_yaml_str(&admin_tls, &env).unwrap();
+    let files = config.server.admin_tls.unwrap();
+    assert_eq!(files.cert, std::path::Path::new("/run/secrets/admin.crt"));
+    assert!(config.server.tls.is_none());
+
+    let cors = |origins: &str| {
+        VALID.replace(
+            "  listen: 127.0.0.1:0\n",
+            &format!("  listen: 127.0.0.1:0\n  cors: {{ allowed_origins: {origins} }}\n"),
+        )
+    };
+    assert!(
+        errors(&cors("[\"*\"]"), &env)
+            .contains("server.cors.allowed_origins[0]: `*` (any origin) is refused in production")
+    );
+    let development = env_with(None, MASTER_KEY);
+    let star = Config::from_yaml_str(&cors("[\"*\"]"), &development).unwrap();
+    assert!(star.server.cors.unwrap().any_origin);
+    let listed = Config::from_yaml_str(
+        &cors("[\"https://App.example.com/\", \"http://localhost:5173\"]"),
+        &env,
+    )
+    .unwrap();
+    let listed = listed.server.cors.unwrap();
+    assert_eq!(
+        listed.allowed_origins,
+        ["https://app.example.com", "http://localhost:5173"]
+    );
+    assert!(listed.allows("https://app.example.com"));
+    assert!(!listed.allows("https://evil.example.com"));
+    let bad = errors(&cors("[\"https://app.example.com/path\", \"\"]"), &env);
+    assert!(
+        bad.contains("server.cors.allowed_origins[0]: must be an origin"),
+        "{bad}"
+    );
+    assert!(
+        bad.contains("server.cors.allowed_origins[1]: must be an origin"),
+        "{bad}"
+    );
+    assert!(errors(&cors("[]"), &env).contains("list at least one origin"));
+}
