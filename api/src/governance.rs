@@ -40,8 +40,9 @@ pub(crate) struct Governance {
     pub(crate) prices: HashMap<Arc<str>, Price>,
     /// By model group (and alias): the prompt estimator for the families it routes to.
     estimators: HashMap<Arc<str>, cost::Estimator>,
-    /// The shared limiter's actor thread, stopped with the gateway.
-    arbiter: Option<Arbiter>,
+    /// The shared limiter's actor thread, stopped when the last config generation using this
+    /// limiter is gone.
+    arbiter: Option<Arc<LimiterThread>>,
     /// The durable spend log, which budget counters are reconciled from.
     spend: Arc<dyn SpendSink>,
     /// Budget periods reconciled lately: when, and after how many limiter outages.
@@ -51,10 +52,45 @@ pub(crate) struct Governance {
 impl Governance {
     /// The configured limiter: in memory, or on Redis (connected on first use, so the gateway
     /// starts and serves under its failure policy while Redis is down). Must run inside an
-    /// actix `System`, once.
-    pub(crate) fn start(config: &Config, spend: Arc<dyn SpendSink>) -> Self {
+    /// actix `System`.
+    ///
+    /// With `carried` (a previous config generation's [`Governance::limiter_carry`]), the
+    /// same limiter — its buckets, in-flight reservations and parallel counts — goes on
+    /// serving, so a reload neither resets a rate limit nor lets in-flight reservations be
+    /// counted twice. Limits themselves come from `config`: every admission carries its
+    /// bucket sizes.
+    pub(crate) fn start(
+        config: &Config,
+        spend: Arc<dyn SpendSink>,
+        carried: Option<LimiterCarry>,
+    ) -> Self {
         let limits = &config.limits;
-        let (limiter, arbiter) = match &limits.backend {
+        let (limiter, arbiter) = match carried {
+            Some(carry) => (carry.limiter, carry.arbiter),
+            None => Self::new_limiter(config),
+        };
+        Self {
+            limiter,
+            policy: limits.policy.clone(),
+            prices: group_prices(&config.gateway, &config.catalogue),
+            estimators: group_estimators(&config.gateway, limits.policy.exact_token_bytes),
+            arbiter,
+            spend,
+            reconciled: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// What a reloaded config needs to go on with this limiter.
+    pub(crate) fn limiter_carry(&self) -> LimiterCarry {
+        LimiterCarry {
+            limiter: self.limiter.clone(),
+            arbiter: self.arbiter.clone(),
+        }
+    }
+
+    fn new_limiter(config: &Config) -> (LimiterHandle, Option<Arc<LimiterThread>>) {
+        let limits = &config.limits;
+        match &limits.backend {
             LimiterBackend::Memory => (LimiterHandle::memory(monotonic_clock()), None),
             LimiterBackend::Redis(redis) => {
                 let url = redis.url.expose_secret();
@@ -75,17 +111,8 @@ impl Governance {
                     monotonic_clock(),
                     &arbiter.handle(),
                 );
-                (handle, Some(arbiter))
+                (handle, Some(Arc::new(LimiterThread(arbiter))))
             }
-        };
-        Self {
-            limiter,
-            policy: limits.policy.clone(),
-            prices: group_prices(&config.gateway, &config.catalogue),
-            estimators: group_estimators(&config.gateway, limits.policy.exact_token_bytes),
-            arbiter,
-            spend,
-            reconciled: Mutex::new(HashMap::new()),
         }
     }
 
@@ -170,11 +197,20 @@ fn spend_scope(name: &str) -> Option<SpendScope> {
         .map(SpendScope::Team)
 }
 
-impl Drop for Governance {
+/// A limiter handed from one config generation to the next.
+#[derive(Debug, Clone)]
+pub(crate) struct LimiterCarry {
+    limiter: LimiterHandle,
+    arbiter: Option<Arc<LimiterThread>>,
+}
+
+/// The shared limiter's actor thread; stopped once nothing uses it.
+#[derive(Debug)]
+pub(crate) struct LimiterThread(Arbiter);
+
+impl Drop for LimiterThread {
     fn drop(&mut self) {
-        if let Some(arbiter) = &self.arbiter {
-            arbiter.stop();
-        }
+        self.0.stop();
     }
 }
 

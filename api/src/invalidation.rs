@@ -10,32 +10,34 @@ use std::time::Duration;
 use portcullis_config::{Config, LimiterBackend};
 use portcullis_storage::redis::{KeyEvent, KeyEvents, RedisOptions};
 use secrecy::ExposeSecret;
+use tokio::task::JoinHandle;
 
 use crate::auth::Authenticator;
 use crate::auth_cache::AuthCache;
 
 /// Wires `auth`'s cache to the other replicas when limits live on Redis. Must run inside an
-/// actix `System` (the listener is a task on it).
-pub(crate) fn start(config: &Config, auth: &Authenticator) {
+/// actix `System` (the listener is a task on it); returns that task, to be stopped with the
+/// config generation it belongs to.
+pub(crate) fn start(config: &Config, auth: &Authenticator) -> Option<JoinHandle<()>> {
     let LimiterBackend::Redis(redis) = &config.limits.backend else {
-        return;
+        return None;
     };
     if redis.cluster {
         // Pub/sub on a cluster needs its own client; the TTL remains the bound there.
         tracing::info!("key invalidation over Redis Cluster pub/sub is not wired: TTL applies");
-        return;
+        return None;
     }
     let options = RedisOptions::with_timeout(redis.timeout);
     let events = match KeyEvents::new(redis.url.expose_secret(), &options) {
         Ok(events) => Arc::new(events),
         Err(e) => {
             tracing::warn!("key invalidation over Redis unavailable, the TTL applies: {e}");
-            return;
+            return None;
         }
     };
     let cache = auth.shared_cache();
     cache.publish_to(Arc::clone(&events));
-    actix_web::rt::spawn(listen(events, cache));
+    Some(actix_web::rt::spawn(listen(events, cache)))
 }
 
 /// Applies other replicas' invalidations for as long as the gateway runs.

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use portcullis_api::{Config, StartOptions, demo, keygen, start, start_async};
+use portcullis_api::{Config, ConfigSource, StartOptions, demo, keygen, start, start_async};
 
 #[derive(Parser)]
 #[command(
@@ -117,10 +117,12 @@ async fn main() -> anyhow::Result<()> {
         handle_signals: true,
     };
     match cli.command {
-        Command::Serve { config } => {
-            let config =
-                Config::load(&config).with_context(|| format!("loading {}", config.display()))?;
+        Command::Serve { config: path } => {
+            let (config, version) = Config::load_versioned(&path, &portcullis_config::process_env)
+                .with_context(|| format!("loading {}", path.display()))?;
             let gateway = start_async(&config, options).await?;
+            // SIGHUP and POST /admin/config/reload read the same file again.
+            gateway.reload_from(ConfigSource::file(&path), Some(version));
             gateway.wait().await?;
         }
         Command::Demo {

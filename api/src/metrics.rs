@@ -26,6 +26,8 @@ pub const LIMIT_REJECTIONS_TOTAL: &str = "portcullis_limit_rejections_total";
 pub const LIMITER_MODE: &str = "portcullis_limiter_mode";
 /// Requests refused for their form (over-long target, too many or too large headers,
 /// conflicting credentials), by `reason`.
+/// Config reloads by result (`ok`, `error`).
+pub const CONFIG_RELOADS_TOTAL: &str = "portcullis_config_reloads_total";
 /// Certificate reloads by listener and result (`ok`, `error`).
 pub const TLS_RELOADS_TOTAL: &str = "portcullis_tls_reloads_total";
 pub const MALFORMED_REQUESTS_TOTAL: &str = "portcullis_malformed_requests_total";
@@ -231,6 +233,12 @@ pub fn limiter_mode(active: &'static str) {
     for mode in ["memory", "redis", "fallback"] {
         metrics::gauge!(LIMITER_MODE, "mode" => mode).set(if mode == active { 1.0 } else { 0.0 });
     }
+}
+
+/// Counts a config reload.
+pub fn config_reload(ok: bool) {
+    let result = if ok { "ok" } else { "error" };
+    metrics::counter!(CONFIG_RELOADS_TOTAL, "result" => result).increment(1);
 }
 
 /// Counts a certificate reload of `listener`.

@@ -42,6 +42,7 @@ use std::path::Path;
 use portcullis_engine::spec::GatewaySpec;
 use secrecy::SecretString;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 pub use audit::{Audit, Finding, MAX_PRICE_AGE_DAYS, Severity, audit};
@@ -111,6 +112,17 @@ impl Config {
 
     /// Reads the file at `path` and builds the config with the real process environment.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_versioned(path, &process_env).map(|(config, _)| config)
+    }
+
+    /// [`Config::load`] with secrets resolved through `env`, and the file's version:
+    /// `sha256:` and the first 16 hex digits of the SHA-256 of its bytes (what the admin
+    /// API reports after a reload). The version identifies the file as written, so a
+    /// changed secret behind an `env:` or `file:` reference does not change it.
+    pub fn load_versioned(
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(Config, String), ConfigError> {
         let read_error = |source| ConfigError::Read {
             path: path.to_owned(),
             source,
@@ -126,6 +138,14 @@ impl Config {
                 limit: MAX_CONFIG_BYTES,
             });
         }
-        Config::from_yaml_str(&text, &process_env)
+        let digest = Sha256::digest(text.as_bytes());
+        let version = digest
+            .iter()
+            .take(8)
+            .fold(String::from("sha256:"), |mut out, b| {
+                out.push_str(&format!("{b:02x}"));
+                out
+            });
+        Ok((Config::from_yaml_str(&text, env)?, version))
     }
 }

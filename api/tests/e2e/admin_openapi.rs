@@ -20,6 +20,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("patch", "/admin/teams/{id}"),
     ("delete", "/admin/teams/{id}"),
     ("get", "/admin/spend"),
+    ("get", "/admin/config"),
+    ("post", "/admin/config/reload"),
     ("get", "/admin/openapi.json"),
 ];
 

@@ -22,6 +22,7 @@ mod limits;
 mod limits_redis;
 mod metrics;
 mod postgres_shared;
+mod reload;
 mod resilience;
 mod secrets;
 mod shutdown;

@@ -9,6 +9,7 @@
 //! is appended to the audit log with the master as actor and the target's state before and
 //! after, never a secret or a hash, and invalidates this replica's auth cache at once.
 
+pub(crate) mod config;
 pub(crate) mod keys;
 pub(crate) mod openapi;
 pub(crate) mod spend;
@@ -125,6 +126,15 @@ pub(crate) fn table() -> Vec<(AdminRoute, Route)> {
             "Spend per key, team, model group or day, as JSON or CSV",
         )
     };
+    let reload_config = AdminRoute {
+        body: Some(config::RELOAD_FIELDS),
+        ..row(
+            "post",
+            "/admin/config/reload",
+            "reloadConfig",
+            "Reload the config file; a config that does not load is refused and the running one stays",
+        )
+    };
     vec![
         (create_key, web::post().to(keys::create)),
         (list_keys, web::get().to(keys::list)),
@@ -164,6 +174,16 @@ pub(crate) fn table() -> Vec<(AdminRoute, Route)> {
             web::delete().to(teams::delete),
         ),
         (spend, web::get().to(spend::report)),
+        (
+            row(
+                "get",
+                "/admin/config",
+                "configStatus",
+                "The running config's version, when it was loaded and how many reloads since start",
+            ),
+            web::get().to(config::status),
+        ),
+        (reload_config, web::post().to(config::reload)),
         (
             row("get", "/admin/openapi.json", "openapi", "This document"),
             web::get().to(openapi::serve),

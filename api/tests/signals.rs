@@ -1,12 +1,14 @@
-//! TLS on both listeners, and certificate rotation on SIGHUP. Its own test binary: the test
-//! sends SIGHUP to its own process, which must not reach gateways other tests started.
+//! What SIGHUP does: rotate the listeners' TLS certificates (a gateway without a config file)
+//! and reload the config file. Its own test binary: the tests send SIGHUP to their own
+//! process, which must not reach gateways other test binaries start. Each test here is
+//! indifferent to the other's SIGHUP (a second reload of unchanged files changes nothing).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use portcullis_api::{Config, RunningGateway, StartError, StartOptions};
+use portcullis_api::{Config, ConfigSource, RunningGateway, StartError, StartOptions};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 
 const MASTER: &str = "master-key-for-the-tls-test-0123456789abcdef";
@@ -199,4 +201,86 @@ async fn a_key_that_does_not_match_its_certificate_fails_start_up() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("public.crt"), "{err}");
+}
+
+fn plain_yaml(models: &str) -> String {
+    format!(
+        r#"
+storage:
+  backend: memory
+server:
+  listen: 127.0.0.1:0
+  admin_listen: 127.0.0.1:0
+  workers: 1
+auth:
+  master_key: env:MASTER
+providers:
+  - name: local
+    vendor: openai_compatible
+    base_url: http://127.0.0.1:9/v1
+    allow_private_network: true
+models:
+{models}
+"#
+    )
+}
+
+#[actix_web::test]
+async fn sighup_reloads_the_config_file() {
+    let env = |name: &str| (name == "MASTER").then(|| MASTER.to_owned());
+    let one = "  - name: m\n    deployments:\n      - { provider: local, model: m }\n";
+    let two = format!(
+        "{one}  - name: added\n    deployments:\n      - {{ provider: local, model: a }}\n"
+    );
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), plain_yaml(one)).unwrap();
+    let (config, version) = Config::load_versioned(file.path(), &env).unwrap();
+    let gateway = portcullis_api::start(
+        &config,
+        StartOptions {
+            handle_signals: true,
+        },
+    )
+    .unwrap();
+    gateway.reload_from(
+        ConfigSource::file_with_env(file.path(), env),
+        Some(version.clone()),
+    );
+    assert_eq!(
+        gateway.config_status().version.as_deref(),
+        Some(version.as_str())
+    );
+
+    std::fs::write(file.path(), plain_yaml(&two)).unwrap();
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while gateway.config_status().reloads == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "SIGHUP did not reload the config"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = gateway.config_status();
+    assert_ne!(status.version, Some(version));
+    // The admin API reports the same.
+    let text = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://{}/admin/config", gateway.admin_addr))
+        .bearer_auth(MASTER)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["version"].as_str(), status.version.as_deref());
+    gateway.stop(true).await;
 }
