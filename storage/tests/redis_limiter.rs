@@ -473,3 +473,40 @@ async fn a_model_budget_holds_across_replicas_and_teams() {
         (LimitKind::Budget, "m:budget")
     );
 }
+
+/// `budget_reset: never` ends its period at `u64::MAX`; Redis takes expiry times up to
+/// `i64::MAX` only, and refused every admission under such a budget (found by
+/// scripts/topology.sh, whose budgets never reset).
+#[tokio::test]
+async fn a_budget_that_never_resets_admits_settles_and_refuses() {
+    let Some(server) = RedisServer::start().unwrap() else {
+        return;
+    };
+    let lims = replicas(&server.url(), 1).await;
+    let tag = unique("t:");
+    let mut p = period(&tag, "k:never:budget");
+    p.period = 0;
+    p.period_end_ms = u64::MAX;
+    let mk = |i: u64, amount: u64| {
+        let mut a = admission(&tag, i);
+        a.budgets.push(portcullis_storage::limiter::BudgetTake {
+            period: p.clone(),
+            limit_micro_usd: 100_000,
+            amount_micro_usd: amount,
+        });
+        a
+    };
+    let r = lims[0]
+        .admit(&mk(1, 60_000))
+        .await
+        .unwrap()
+        .unwrap()
+        .reservation;
+    lims[0]
+        .settle(&r, &Settlement::uniform(&r, 0, 60_000))
+        .await
+        .unwrap();
+    assert_eq!(lims[0].spent(&p).await.unwrap(), 60_000);
+    let refused = lims[0].admit(&mk(2, 50_000)).await.unwrap().unwrap_err();
+    assert_eq!(refused.kind, LimitKind::Budget);
+}

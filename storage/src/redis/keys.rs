@@ -25,14 +25,38 @@ pub(crate) fn budget_leases(p: &BudgetPeriod) -> String {
     format!("{PREFIX}{{{}}}:{}:{}:leases", p.tag, p.name, p.period)
 }
 
-/// Unix ms at which a budget period's counters may go.
+/// The latest expiry written: 9999-12-31T23:59:59Z. Redis refuses an expiry past `i64::MAX`
+/// ms, and a period that never ends (`budget_reset: never`) ends at `u64::MAX`.
+pub(crate) const LATEST_EXPIRE_AT_MS: u64 = 253_402_300_799_000;
+
+/// Unix ms at which a budget period's counters may go (for a budget that never resets: not
+/// before the year 10000).
 pub(crate) fn budget_expire_at(p: &BudgetPeriod) -> u64 {
-    p.period_end_ms.saturating_add(BUDGET_GRACE_MS)
+    p.period_end_ms
+        .saturating_add(BUDGET_GRACE_MS)
+        .min(LATEST_EXPIRE_AT_MS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_period_that_never_ends_expires_at_a_time_redis_accepts() {
+        let p = BudgetPeriod {
+            tag: "t".into(),
+            name: "k:a:budget".into(),
+            period: 0,
+            period_end_ms: u64::MAX,
+        };
+        assert_eq!(budget_expire_at(&p), LATEST_EXPIRE_AT_MS);
+        assert!(i64::try_from(budget_expire_at(&p)).is_ok());
+        let daily = BudgetPeriod {
+            period_end_ms: 1_000,
+            ..p
+        };
+        assert_eq!(budget_expire_at(&daily), 1_000 + BUDGET_GRACE_MS);
+    }
 
     #[test]
     fn keys_of_one_tag_share_one_hash_tag() {
