@@ -20,6 +20,10 @@ pub const TIME_TO_FIRST_TOKEN: &str = "portcullis_time_to_first_token_seconds";
 pub const TOKENS_TOTAL: &str = "portcullis_tokens_total";
 pub const ERRORS_TOTAL: &str = "portcullis_errors_total";
 /// Spend records dropped because the spend writer's queue was full or closed.
+/// Spend in micro-USD by team (`""` for keys without one) and model group: what the
+/// dashboards and the spend-spike alert read. Keys are not a label (unbounded); the spend log
+/// has them.
+pub const SPEND_MICRO_USD_TOTAL: &str = "portcullis_spend_micro_usd_total";
 pub const SPEND_DROPPED_TOTAL: &str = "portcullis_spend_records_dropped_total";
 pub const STREAMS_INTERRUPTED_TOTAL: &str = "portcullis_streams_client_disconnected_total";
 pub const LIMIT_REJECTIONS_TOTAL: &str = "portcullis_limit_rejections_total";

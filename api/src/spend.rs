@@ -13,7 +13,7 @@ use portcullis_engine::{DeploymentId, Usage};
 use portcullis_storage::{KeyId, SpendRecord, SpendWriter, TeamId};
 
 use crate::auth::now_ms;
-use crate::metrics::SPEND_DROPPED_TOTAL;
+use crate::metrics::{SPEND_DROPPED_TOTAL, SPEND_MICRO_USD_TOTAL};
 
 /// Prices by deployment and the writer's request-path side.
 #[derive(Debug)]
@@ -90,6 +90,11 @@ impl SpendRecorder {
             status: outcome.status,
         };
         access_log(&record);
+        if let Some(micros) = priced.map(|c| c.as_micros()).filter(|&m| m > 0) {
+            let team = record.team.as_ref().map_or("", TeamId::as_str).to_owned();
+            metrics::counter!(SPEND_MICRO_USD_TOTAL, "team" => team, "model" => record.model_group.clone())
+                .increment(micros);
+        }
         if !self.writer.try_record(record) {
             metrics::counter!(SPEND_DROPPED_TOTAL).increment(1);
         }

@@ -510,3 +510,30 @@ async fn a_budget_that_never_resets_admits_settles_and_refuses() {
     let refused = lims[0].admit(&mk(2, 50_000)).await.unwrap().unwrap_err();
     assert_eq!(refused.kind, LimitKind::Budget);
 }
+
+/// A crashed replica's budget reservation is reclaimed even when nothing asked for the budget
+/// for longer than the lease: the lease zset lives as long as the budget's hash. (It used to
+/// expire one second after the lease; a budget left alone that long then kept the dead
+/// replica's reservation until the period ended — found by scripts/topology.sh.)
+#[tokio::test]
+async fn a_dead_replicas_reservation_is_reclaimed_after_a_quiet_spell() {
+    let Some(server) = RedisServer::start().unwrap() else {
+        return;
+    };
+    let lims = replicas(&server.url(), 2).await;
+    let tag = unique("t:");
+    let mk = |i: u64| {
+        let mut a = admission(&tag, i);
+        a.lease_ms = 100;
+        a.budgets.push(budget(&tag, "k:a:budget", 10, 10));
+        a
+    };
+    let _crashed = lims[0].admit(&mk(1)).await.unwrap().unwrap();
+    // Quiet for longer than lease + 1 s: no admission touches the budget.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let after = lims[1].admit(&mk(2)).await.unwrap();
+    assert!(
+        after.is_ok(),
+        "the dead replica's reservation was never reclaimed: {after:?}"
+    );
+}

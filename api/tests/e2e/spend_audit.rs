@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use portcullis_api::StartOptions;
 
-use crate::harness::{Harness, hello};
+use crate::harness::{Harness, hello, sample};
 use crate::keys_harness::{PRICED, PRICED_UPSTREAM, durable_yaml, start_memory, start_sqlite};
 
 #[actix_web::test]
@@ -37,6 +37,15 @@ async fn a_known_model_costs_what_the_catalogue_says_to_the_micro_dollar() {
         .price(PRICED_UPSTREAM)
         .unwrap();
     assert_eq!(header, cost(&price, &usage).to_string());
+    // The dashboards' spend counter moved by at least this request's cost (other tests of
+    // the binary share the recorder).
+    let micros = cost(&price, &usage).as_micros() as f64;
+    let spend = sample(
+        &h.scrape().await,
+        portcullis_api::metrics::SPEND_MICRO_USD_TOTAL,
+        &[("team", ""), ("model", PRICED)],
+    );
+    assert!(spend >= micros, "{spend} < {micros}");
     // An unpriced model has no header, but its request is still recorded, flagged.
     let response = h.chat(Some(&key), &hello("gpt-test")).send().await.unwrap();
     assert!(response.headers().get("x-portcullis-cost-usd").is_none());

@@ -105,6 +105,8 @@ for j = 1, nbud do
   redis.call('HSET', h, 'r:' .. id, int(amount))
   redis.call('PEXPIREAT', h, expire_at)
   redis.call('ZADD', z, int(now + lease), id)
-  extend(z, lease + 1000)
+  -- the leases live as long as the reservations they reclaim: a zset that expired before the
+  -- hash would strand a dead replica's reservation until the period's end
+  redis.call('PEXPIREAT', z, expire_at)
 end
 return out
