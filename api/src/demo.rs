@@ -155,6 +155,7 @@ pub async fn prepare(listen: SocketAddr, admin_listen: SocketAddr) -> anyhow::Re
         storage: StorageConfig::Memory,
         pricing: Vec::new(),
         catalogue: portcullis_engine::cost::Catalogue::builtin()?,
+        telemetry: portcullis_config::TelemetryConfig::default(),
         warnings: Vec::new(),
     };
     Ok(Demo {

@@ -237,6 +237,7 @@ impl Servers {
         let planes = Arc::new(Planes::new(first));
 
         let public_planes = Arc::clone(&planes);
+        let traced = config.telemetry.otlp.is_some();
         let public = HttpServer::new(move || {
             let attach = Attach::new(Arc::clone(&public_planes), Side::Public);
             App::new()
@@ -246,6 +247,11 @@ impl Servers {
                 .wrap(middleware::from_fn(move |req, next| {
                     attach.clone().call(req, next)
                 }))
+                // One span per request, only when traces are exported.
+                .wrap(middleware::Condition::new(
+                    traced,
+                    middleware::from_fn(crate::telemetry::trace),
+                ))
                 .configure(|cfg| table::register(cfg, table::public(), table::public_other))
                 .default_service(web::to(fallback::not_found))
         })

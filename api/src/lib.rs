@@ -25,6 +25,7 @@ mod server;
 mod spend;
 mod state;
 pub mod stores;
+pub mod telemetry;
 mod tls;
 
 pub use log_filter::MalformedRequestFilter;

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use portcullis_api::{Config, ConfigSource, StartOptions, demo, keygen, start, start_async};
+use portcullis_api::{
+    Config, ConfigSource, StartOptions, demo, keygen, start, start_async, telemetry,
+};
 
 #[derive(Parser)]
 #[command(
@@ -91,40 +93,79 @@ enum Command {
     },
 }
 
-fn init_logging(format: LogFormat) {
-    // Without RUST_LOG: info, but not the per-request access lines (`portcullis::access`),
-    // which `RUST_LOG=info` (or `…,portcullis::access=info`) turns on.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,portcullis::access=off"));
+/// Logs to stderr (text or JSON), and — when `otlp` is given — traces to an OTLP collector.
+/// The returned guard flushes and stops the exporters when dropped.
+fn init_logging(
+    format: LogFormat,
+    otlp: Option<&portcullis_config::OtlpConfig>,
+) -> anyhow::Result<Option<telemetry::Telemetry>> {
+    use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // Malformed requests from the network are a metric, not ERROR lines.
-    let quiet = portcullis_api::MalformedRequestFilter;
-    match format {
-        LogFormat::Text => builder.finish().with(quiet).init(),
-        LogFormat::Json => builder.json().finish().with(quiet).init(),
-    }
+    // Without RUST_LOG: info, but neither the per-request access lines (`portcullis::access`),
+    // which `RUST_LOG=info` (or `…,portcullis::access=info`) turns on, nor the spans meant for
+    // OpenTelemetry (`portcullis::trace`).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,portcullis::access=off,portcullis::trace=off")
+    });
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match format {
+        LogFormat::Text => fmt.boxed(),
+        LogFormat::Json => fmt.json().boxed(),
+    };
+    let (otel, guard) = otel_layer(otlp)?;
+    tracing_subscriber::registry()
+        .with(otel)
+        // Malformed requests from the network are a metric, not ERROR lines.
+        .with(portcullis_api::MalformedRequestFilter)
+        .with(fmt.with_filter(filter))
+        .init();
+    Ok(guard)
+}
+
+type OtelLayer = Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>;
+
+#[cfg(feature = "otel")]
+fn otel_layer(
+    otlp: Option<&portcullis_config::OtlpConfig>,
+) -> anyhow::Result<(Option<OtelLayer>, Option<telemetry::Telemetry>)> {
+    Ok(match otlp {
+        Some(config) => {
+            let (layer, guard) = telemetry::layer(config)?;
+            (Some(layer), Some(guard))
+        }
+        None => (None, None),
+    })
+}
+
+#[cfg(not(feature = "otel"))]
+fn otel_layer(
+    otlp: Option<&portcullis_config::OtlpConfig>,
+) -> anyhow::Result<(Option<OtelLayer>, Option<telemetry::Telemetry>)> {
+    telemetry::refuse_without_feature(otlp)?;
+    Ok((None, None))
 }
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
     let options = StartOptions {
         handle_signals: true,
     };
+    // `serve` reads its config first: the logging set-up exports traces if it says so.
+    if let Command::Serve { config: path } = &cli.command {
+        let (config, version) = Config::load_versioned(path, &portcullis_config::process_env)
+            .with_context(|| format!("loading {}", path.display()))?;
+        let _telemetry = init_logging(cli.log_format, config.telemetry.otlp.as_ref())?;
+        let gateway = start_async(&config, options).await?;
+        // SIGHUP and POST /admin/config/reload read the same file again.
+        gateway.reload_from(ConfigSource::file(path), Some(version));
+        gateway.wait().await?;
+        return Ok(());
+    }
+    let _telemetry = init_logging(cli.log_format, None)?;
     match cli.command {
-        Command::Serve { config: path } => {
-            let (config, version) = Config::load_versioned(&path, &portcullis_config::process_env)
-                .with_context(|| format!("loading {}", path.display()))?;
-            let gateway = start_async(&config, options).await?;
-            // SIGHUP and POST /admin/config/reload read the same file again.
-            gateway.reload_from(ConfigSource::file(&path), Some(version));
-            gateway.wait().await?;
-        }
+        Command::Serve { .. } => {}
         Command::Demo {
             listen,
             admin_listen,

@@ -144,6 +144,7 @@ impl ModelMetrics {
             metrics::counter!(REQUESTS_TOTAL, "route" => self.route, "model" => self.model.to_string(), "status" => status.to_string(), "stream" => STREAM[s]).increment(1);
         }
         self.duration[s].record(total);
+        crate::telemetry::genai_request(self.route, &self.model, status, total);
     }
 
     pub fn upstream(&self, provider: ProviderId, provider_name: &str, upstream: Duration) {
@@ -161,11 +162,13 @@ impl ModelMetrics {
 
     pub fn time_to_first_token(&self, ttft: Duration) {
         self.ttft.record(ttft);
+        crate::telemetry::genai_ttft(self.route, &self.model, ttft);
     }
 
     pub fn tokens(&self, prompt: u64, completion: u64) {
         self.tokens_in.increment(prompt);
         self.tokens_out.increment(completion);
+        crate::telemetry::genai_tokens(self.route, &self.model, prompt, completion);
     }
 
     pub fn client_disconnected(&self) {

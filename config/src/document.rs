@@ -16,6 +16,7 @@ use crate::pricing::{RawPrice, catalogue, unpriced_warnings};
 use crate::providers::RawProvider;
 use crate::server::RawServer;
 use crate::storage::RawStorage;
+use crate::telemetry::RawTelemetry;
 use crate::{Config, Mode};
 
 #[derive(Deserialize)]
@@ -39,6 +40,8 @@ pub(crate) struct RawConfig {
     pub(crate) storage: Option<RawStorage>,
     #[serde(default)]
     pub(crate) pricing: Option<Vec<RawPrice>>,
+    #[serde(default)]
+    pub(crate) telemetry: Option<RawTelemetry>,
 }
 
 /// Validates `raw` and resolves its secrets; every problem is reported at once.
@@ -76,6 +79,7 @@ pub(crate) fn validate(
         );
     }
     let pricing = check.pricing(raw.pricing.unwrap_or_default());
+    let telemetry = check.telemetry(raw.telemetry.unwrap_or_default());
     let catalogue = match catalogue(&pricing) {
         Ok(c) => Some(c),
         Err(e) => {
@@ -111,6 +115,7 @@ pub(crate) fn validate(
         storage,
         pricing,
         catalogue,
+        telemetry,
         warnings,
     })
 }

@@ -31,6 +31,7 @@ mod resilience;
 mod secret;
 mod server;
 mod storage;
+mod telemetry;
 mod yaml;
 
 #[cfg(test)]
@@ -59,6 +60,7 @@ pub use pricing::PriceOverride;
 pub use secret::{MAX_SECRET_FILE_BYTES, SecretError, SecretRef, process_env};
 pub use server::{CorsConfig, ServerConfig, TlsFiles};
 pub use storage::StorageConfig;
+pub use telemetry::{OtlpConfig, TelemetryConfig};
 
 /// Largest config document accepted, in bytes.
 pub const MAX_CONFIG_BYTES: usize = 16 * 1024 * 1024;
@@ -95,6 +97,8 @@ pub struct Config {
     pub pricing: Vec<PriceOverride>,
     /// The built-in price list with `pricing` searched first.
     pub catalogue: portcullis_engine::cost::Catalogue,
+    /// OpenTelemetry export; off unless configured.
+    pub telemetry: TelemetryConfig,
     /// Things worth an operator's attention that do not stop the gateway (unpriced
     /// deployments); `check-config` prints them.
     pub warnings: Vec<String>,

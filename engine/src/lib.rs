@@ -33,7 +33,7 @@ mod stream;
 mod upstream;
 mod usage;
 
-pub use dispatch::{ChatReply, EmbeddingsReply, chat, chat_as, embeddings_as};
+pub use dispatch::{ChatReply, EmbeddingsReply, TRACE_TARGET, chat, chat_as, embeddings_as};
 pub use error::{EngineError, Fault, RequestError, UpstreamError};
 pub use health::{BreakerSpec, BreakerState};
 pub use ids::{DeploymentId, GroupId, KeyId, ProviderId, RequestId};

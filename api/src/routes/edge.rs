@@ -119,6 +119,11 @@ impl Edge {
                 .take(MAX_RECORDED_MODEL_CHARS)
                 .collect(),
         );
+        crate::telemetry::span_request(
+            self.route,
+            self.model.as_deref().unwrap_or_default(),
+            &self.request_id,
+        );
         if !key.models.allows(request.model()) {
             return Err(ApiError::ModelNotAllowed(request.model().to_owned()));
         }
@@ -152,6 +157,7 @@ impl Edge {
         m.overhead(false, total.saturating_sub(upstream));
         if let Some(usage) = usage {
             m.tokens(usage.prompt_tokens, usage.completion_tokens);
+            crate::telemetry::span_tokens(usage.prompt_tokens, usage.completion_tokens);
         }
         let mut response = HttpResponse::Ok();
         response.content_type("application/json");
@@ -245,6 +251,7 @@ impl Edge {
                 self.metrics
                     .request(self.stream, status, self.started.elapsed());
                 metrics::error(self.route, err.kind());
+                crate::telemetry::span_error(err.kind());
                 log_error(&err, &self.request_id, status, self.metrics.model());
                 if let Some(caller) = &self.caller {
                     self.state.spend.record(

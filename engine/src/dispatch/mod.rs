@@ -26,6 +26,7 @@ use crate::metric_names as names;
 use crate::retry::{RetryClass, Wait, backoff, classify};
 use crate::routing::{AcquireError, FallbackKind, Lease, Outcome, Plan, Router, engine_error};
 use crate::upstream::UpstreamClients;
+use tracing::Instrument;
 
 /// One kind of request the loop serves (a chat completion, an embeddings request): what
 /// differs between kinds is the model it names and how one attempt on a leased deployment
@@ -48,6 +49,9 @@ pub(crate) trait Call {
 
 /// Serves `call` for a caller whose key `allows` the named model groups: retried and failed
 /// over as its errors warrant; a fallback group the key may not use is skipped.
+/// The tracing target of the spans exported as OpenTelemetry traces (off in the logs).
+pub const TRACE_TARGET: &str = "portcullis::trace";
+
 pub(crate) async fn run<C: Call>(
     router: &Router,
     clients: &UpstreamClients,
@@ -108,9 +112,29 @@ pub(crate) async fn run<C: Call>(
         attempts_here += 1;
         let provider = lease.provider;
         tried.push(lease.deployment);
-        let error = match call.attempt(router, clients, lease).await {
+        // One span per upstream attempt (OpenTelemetry, when the gateway exports traces; the
+        // target is off otherwise, so this costs a disabled callsite check).
+        let span = tracing::info_span!(
+            target: TRACE_TARGET,
+            "upstream attempt",
+            otel.name = %format_args!("{} {}", lease.provider_name, lease.upstream_model),
+            otel.kind = "client",
+            gen_ai.provider.name = %lease.provider_name,
+            gen_ai.request.model = %lease.upstream_model,
+            portcullis.model_group = %route.name,
+            portcullis.attempt = retries + 1,
+            error.type = tracing::field::Empty,
+        );
+        let error = match call
+            .attempt(router, clients, lease)
+            .instrument(span.clone())
+            .await
+        {
             Ok(reply) => return Ok(reply),
-            Err(error) => error,
+            Err(error) => {
+                span.record("error.type", error.kind());
+                error
+            }
         };
         let kind = match classify(&error) {
             RetryClass::Stop => return Err(error),
