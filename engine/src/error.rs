@@ -121,6 +121,9 @@ pub enum UpstreamError {
     TooLarge,
     #[error("the provider's stream broke off")]
     StreamInterrupted,
+    /// The provider's answer carried the provider's own credential: refused, never shown.
+    #[error("the provider's answer carried the provider's credential and was withheld")]
+    CredentialEcho,
 }
 
 impl UpstreamError {
@@ -163,6 +166,7 @@ impl UpstreamError {
             UpstreamError::Malformed => "upstream_malformed",
             UpstreamError::TooLarge => "upstream_too_large",
             UpstreamError::StreamInterrupted => "upstream_stream_interrupted",
+            UpstreamError::CredentialEcho => "upstream_credential_echo",
         }
     }
 }

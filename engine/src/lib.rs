@@ -50,5 +50,5 @@ pub use spec::{
     ProviderSpec, TimeoutOverrides, UpstreamTimeouts,
 };
 pub use stream::{RelayStream, StreamError, StreamSummary, StreamTranslate};
-pub use upstream::{Authorize, Provider, Providers, UpstreamClients};
+pub use upstream::{Authorize, Carry, EchoGuard, Provider, Providers, Secret, UpstreamClients};
 pub use usage::Usage;
