@@ -18,6 +18,8 @@ pub(crate) enum Then {
     Hold,
     /// Write this chunk again and again until the gateway stops reading (at most 256 MiB).
     Endless(Vec<u8>),
+    /// Wait, write these bytes as a separate read (`{AUTH}` replaced too), then close.
+    Later(Duration, Vec<u8>),
 }
 
 /// One scripted answer. `{AUTH}` in the reply is replaced by the request's `Authorization`
@@ -161,7 +163,7 @@ async fn serve(
     requests.lock().unwrap().push(request);
     let mut bytes = reply.bytes;
     if let Some(at) = bytes.windows(6).position(|w| w == b"{AUTH}") {
-        bytes.splice(at..at + 6, auth.into_bytes());
+        bytes.splice(at..at + 6, auth.clone().into_bytes());
         fix_content_length(&mut bytes);
     }
     if stream.write_all(&bytes).await.is_err() {
@@ -178,6 +180,14 @@ async fn serve(
                     break;
                 }
             }
+        }
+        Then::Later(wait, mut later) => {
+            tokio::time::sleep(wait).await;
+            if let Some(at) = later.windows(6).position(|w| w == b"{AUTH}") {
+                later.splice(at..at + 6, auth.into_bytes());
+            }
+            let _ = stream.write_all(&later).await;
+            let _ = stream.shutdown().await;
         }
         Then::Endless(chunk) => {
             while written.load(Ordering::SeqCst) < 256 << 20 {
