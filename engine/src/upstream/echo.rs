@@ -105,7 +105,10 @@ pub struct EchoGuard {
 impl std::fmt::Debug for EchoGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EchoGuard")
-            .field("patterns", &self.matcher.as_ref().map_or(0, |m| m.patterns_len()))
+            .field(
+                "patterns",
+                &self.matcher.as_ref().map_or(0, |m| m.patterns_len()),
+            )
             .finish()
     }
 }
@@ -353,7 +356,10 @@ mod tests {
             (Secret::ApiKey(AZURE), AZURE),
             (Secret::Jwt(&jwt), &jwt),
             (Secret::Opaque(AWS_SECRET), AWS_SECRET),
-            (Secret::PrivateKeyPem(&pem), "Go3Hp8Iq5Jr0Ks4Lt9Mu2Nv7Ow1Px6Qy3"),
+            (
+                Secret::PrivateKeyPem(&pem),
+                "Go3Hp8Iq5Jr0Ks4Lt9Mu2Nv7Ow1Px6Qy3",
+            ),
         ];
         for (secret, text) in cases {
             let g = guard(secret);
@@ -361,7 +367,10 @@ mod tests {
             assert!(g.finds(&answer(text)), "whole: {text}");
             // Any 8-byte piece of the secret part, alone in ordinary text.
             let tail = &text[text.len() - WINDOW..];
-            assert!(g.finds(&answer(&format!("see {tail} here"))), "piece: {tail}");
+            assert!(
+                g.finds(&answer(&format!("see {tail} here"))),
+                "piece: {tail}"
+            );
         }
         // The PEM's base64 as a JSON string, newlines escaped, is found line by line.
         let g = guard(Secret::PrivateKeyPem(&pem));
@@ -374,14 +383,20 @@ mod tests {
         let escaped = br#"{"content":"wJalrXUtnFEMI\/K7MDENG\/bPxRfiCYEXAMPLEKEY"}"#;
         assert!(g.finds(escaped));
         assert!(g.finds(br#""MI\/K7MDE""#));
-        assert!(!g.finds(br#""I\/K7MDE""#), "seven characters are not a window");
+        assert!(
+            !g.finds(br#""I\/K7MDE""#),
+            "seven characters are not a window"
+        );
     }
 
     #[test]
     fn the_vendor_prefix_and_public_parts_alone_are_not_refused() {
         let prefixes = "Keys look like sk-proj-…, sk-ant-api03-… or AIza…; set OPENAI_API_KEY=sk-";
         for key in [OPENAI, ANTHROPIC, GEMINI] {
-            assert!(!guard(Secret::ApiKey(key)).finds(&answer(prefixes)), "{key}");
+            assert!(
+                !guard(Secret::ApiKey(key)).finds(&answer(prefixes)),
+                "{key}"
+            );
         }
         // Every JWT starts with the same header.
         let g = guard(Secret::Jwt(&jwt()));
@@ -396,6 +411,48 @@ mod tests {
         assert!(!g.finds(&answer(AWS_KEY_ID)));
         // Ordinary text never matches.
         assert!(!guard(Secret::ApiKey(OPENAI)).finds(&answer("The sky is blue because…")));
+    }
+
+    #[test]
+    fn a_provider_spec_guards_each_secret_it_holds_and_no_identifier() {
+        use crate::provider::Vendor;
+        use crate::spec::{AzureSpec, BedrockSpec, ServiceAccount, VertexSpec};
+        use secrecy::SecretString;
+        let secret = |s: &str| SecretString::from(s.to_owned());
+        let url: url::Url = "https://example.test/v1".parse().unwrap();
+        let session = "IQoJb3JpZ2luX2VjEJr8Tq3Yb6Nc0Hs5Jd7Fg2Ma9Xk4Pl1Rw8Ve3Ut6Oy0Ib5Cn2Dm7";
+        let bedrock = ProviderSpec::new("b", Vendor::Bedrock, url.clone()).bedrock(BedrockSpec {
+            region: "us-east-1".to_owned(),
+            access_key_id: secret(AWS_KEY_ID),
+            secret_access_key: secret(AWS_SECRET),
+            session_token: Some(secret(session)),
+        });
+        let g = EchoGuard::for_provider(&bedrock);
+        assert!(g.finds(&answer(AWS_SECRET)));
+        assert!(g.finds(&answer(&session[30..40])));
+        assert!(!g.finds(&answer(&format!("{AWS_KEY_ID} us-east-1"))));
+        let pem = pem();
+        let vertex = ProviderSpec::new("v", Vendor::VertexAi, url.clone()).vertex(VertexSpec {
+            project: "p".to_owned(),
+            region: "us-central1".to_owned(),
+            service_account: ServiceAccount {
+                client_email: "gw@p.iam.gserviceaccount.com".to_owned(),
+                private_key: secret(&pem),
+                token_uri: url.clone(),
+            },
+        });
+        let g = EchoGuard::for_provider(&vertex);
+        assert!(g.finds(&answer(&pem)));
+        assert!(!g.finds(&answer("gw@p.iam.gserviceaccount.com")));
+        let jwt = jwt();
+        let azure = ProviderSpec::new("a", Vendor::Azure, url.clone()).azure(AzureSpec {
+            entra_token: Some(secret(&jwt)),
+            ..AzureSpec::default()
+        });
+        assert!(EchoGuard::for_provider(&azure).finds(&answer(&jwt)));
+        let keyed = ProviderSpec::new("k", Vendor::Azure, url.clone()).credential(AZURE);
+        assert!(EchoGuard::for_provider(&keyed).finds(&answer(AZURE)));
+        assert!(!EchoGuard::for_provider(&ProviderSpec::new("n", Vendor::Openai, url)).is_armed());
     }
 
     #[test]
