@@ -10,7 +10,7 @@ use portcullis_storage::{GroupBy, SpendQuery, SpendRow};
 use serde_json::{Value, json};
 
 use crate::fake_upstream::{FakeUpstream, Then, gzip, json_200, reply, sse_head};
-use crate::harness::{hello, send_text};
+use crate::harness::{hello, sample, send_text};
 use crate::support::{Suite, canaries, suite_yaml};
 
 const CHUNK: &str = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}"#;
@@ -349,15 +349,9 @@ async fn upstream_bodies_that_echo_the_credential_are_not_passed_through() {
                 )),
                 ..Behaviour::default()
             });
-            let mut body = hello("claude-test");
-            body["max_tokens"] = json!(16);
-            let request =
-                s.h.http
-                    .post(s.h.url(route))
-                    .bearer_auth(&canaries().key_b)
-                    .header("content-type", "application/json")
-                    .body(body.to_string());
-            let (code, _) = s.send(request).await;
+            let (code, _) = s
+                .post(route, &canaries().key_b, &messages_body(false))
+                .await;
             assert!(code >= 400, "{route}: {code}");
         }
     }
@@ -365,17 +359,6 @@ async fn upstream_bodies_that_echo_the_credential_are_not_passed_through() {
 }
 
 const ANTHROPIC_MESSAGE: &str = r#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"your key: {AUTH}"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":2}}"#;
-
-/// A POST of `body` to `route` with key B; status and body, kept in `seen`.
-async fn post(s: &mut Suite, route: &str, body: &Value) -> (u16, String) {
-    let request =
-        s.h.http
-            .post(s.h.url(route))
-            .bearer_auth(&canaries().key_b)
-            .header("content-type", "application/json")
-            .body(body.to_string());
-    s.send(request).await
-}
 
 fn messages_body(stream: bool) -> Value {
     let mut body = hello("claude-test");
@@ -397,23 +380,37 @@ async fn a_successful_json_answer_that_echoes_the_credential_is_a_502_that_shows
     .await;
     let mut s = suite_on(&fake, "").await;
     // OpenAI-compatible provider: a chat completion and an embeddings list.
-    let (status, body) = post(&mut s, "/v1/chat/completions", &hello("gpt-test")).await;
+    let (status, body) = s
+        .post(
+            "/v1/chat/completions",
+            &canaries().key_b,
+            &hello("gpt-test"),
+        )
+        .await;
     assert_eq!(status, 502, "{body}");
     let error: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(error["error"]["code"], "upstream_credential_echo", "{body}");
     assert_eq!(error["error"]["type"], "upstream_error", "{body}");
     let embed = json!({"model": "gpt-test", "input": "hi"});
-    let (status, body) = post(&mut s, "/v1/embeddings", &embed).await;
+    let (status, body) = s.post("/v1/embeddings", &canaries().key_b, &embed).await;
     assert_eq!(status, 502, "{body}");
     assert!(body.contains("upstream_credential_echo"), "{body}");
     // Anthropic provider: natively through /v1/messages (Anthropic's error shape), and
     // translated through /v1/chat/completions.
-    let (status, body) = post(&mut s, "/v1/messages", &messages_body(false)).await;
+    let (status, body) = s
+        .post("/v1/messages", &canaries().key_b, &messages_body(false))
+        .await;
     assert_eq!(status, 502, "{body}");
     let error: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(error["type"], "error", "{body}");
     assert_eq!(error["error"]["type"], "api_error", "{body}");
-    let (status, body) = post(&mut s, "/v1/chat/completions", &messages_body(false)).await;
+    let (status, body) = s
+        .post(
+            "/v1/chat/completions",
+            &canaries().key_b,
+            &messages_body(false),
+        )
+        .await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(fake.requests().len(), 4, "each refusal is final: no retry");
     assert!(
@@ -423,20 +420,19 @@ async fn a_successful_json_answer_that_echoes_the_credential_is_a_502_that_shows
         "the fake did not get the provider credential to echo"
     );
     // Counted per provider (the recorder is process-wide: other tests may add to it).
-    let metrics = send_text(
+    let scrape = send_text(
         s.h.http
             .get(s.h.admin_url("/metrics"))
             .bearer_auth(&canaries().master),
     )
     .await;
     for provider in ["mock", "claude"] {
-        let line =
-            format!("portcullis_upstream_credential_echoes_total{{provider=\"{provider}\"}} ");
-        let count = metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(&line))
-            .and_then(|n| n.trim().parse::<u64>().ok());
-        assert!(count >= Some(2), "{provider}: {metrics}");
+        let counted = sample(
+            &scrape,
+            "portcullis_upstream_credential_echoes_total",
+            &[("provider", provider)],
+        );
+        assert!(counted >= 2.0, "{provider}: {scrape}");
     }
     s.finish().await;
 }
@@ -499,13 +495,21 @@ async fn a_stream_that_echoes_the_credential_mid_way_ends_with_one_error_event()
     assert_eq!(status, 502, "{text}");
     assert!(text.contains("upstream_credential_echo"), "{text}");
     // Anthropic natively: its own error event, no message_stop.
-    let (status, text) = post(&mut s, "/v1/messages", &messages_body(true)).await;
+    let (status, text) = s
+        .post("/v1/messages", &canaries().key_b, &messages_body(true))
+        .await;
     assert_eq!(status, 200);
     assert!(text.contains(r#""text":"hi""#), "{text}");
     assert!(text.contains("event: error"), "{text}");
     assert!(!text.contains("message_stop"), "{text}");
     // Anthropic translated to OpenAI chunks.
-    let (status, text) = post(&mut s, "/v1/chat/completions", &messages_body(true)).await;
+    let (status, text) = s
+        .post(
+            "/v1/chat/completions",
+            &canaries().key_b,
+            &messages_body(true),
+        )
+        .await;
     assert_eq!(status, 200);
     assert!(text.contains(r#""content":"hi""#), "{text}");
     assert!(text.contains("upstream_credential_echo"), "{text}");

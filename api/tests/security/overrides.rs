@@ -96,13 +96,7 @@ async fn hostile_model_names_are_a_400_naming_the_field_and_never_reach_an_upstr
         );
         let mut anthropic = body.clone();
         anthropic["max_tokens"] = json!(16);
-        let request =
-            s.h.http
-                .post(s.h.url("/v1/messages"))
-                .bearer_auth(&key)
-                .header("content-type", "application/json")
-                .body(anthropic.to_string());
-        let (status, reply) = s.send(request).await;
+        let (status, reply) = s.post("/v1/messages", &key, &anthropic).await;
         assert_eq!(status, 400, "/v1/messages {name:?}: {reply}");
         let reply: Value = serde_json::from_str(&reply).unwrap();
         assert_eq!(reply["type"], "error", "{reply}");
@@ -115,13 +109,7 @@ async fn hostile_model_names_are_a_400_naming_the_field_and_never_reach_an_upstr
             "{reply}"
         );
         let embeddings = json!({"model": name, "input": "hi"});
-        let request =
-            s.h.http
-                .post(s.h.url("/v1/embeddings"))
-                .bearer_auth(&key)
-                .header("content-type", "application/json")
-                .body(embeddings.to_string());
-        let (status, reply) = s.send(request).await;
+        let (status, reply) = s.post("/v1/embeddings", &key, &embeddings).await;
         assert_eq!(status, 400, "/v1/embeddings {name:?}: {reply}");
     }
     assert_eq!(s.h.mock.total_requests(), 0);

@@ -219,6 +219,18 @@ impl Suite {
     }
 
     /// Sends and keeps status, headers and body in [`Suite::seen`]; returns status and body.
+    /// A POST of the JSON `body` to `route` with `key`; status and body, kept in `seen`.
+    pub(crate) async fn post(&mut self, route: &str, key: &str, body: &Value) -> (u16, String) {
+        let request = self
+            .h
+            .http
+            .post(self.h.url(route))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        self.send(request).await
+    }
+
     pub(crate) async fn send(&mut self, request: reqwest::RequestBuilder) -> (u16, String) {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
