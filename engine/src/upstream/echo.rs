@@ -20,6 +20,11 @@
 //! - Vertex AI: the service account's private key material (the PEM's base64 body), without
 //!   its first line and the public exponent — DER structure every PKCS#8 RSA key shares.
 //!
+//! The search looks up only the 4-byte pieces of a text that start at multiples of 4 in a
+//! one-bit hash set of the patterns' pieces (every 8-byte occurrence covers one), and runs the
+//! automaton only around a hit: most text is passed over at a few bytes per nanosecond
+//! (docs/BENCHMARKS.md).
+//!
 //! A window made only of lowercase letters and `-_.` is dropped (a placeholder credential
 //! such as `not-needed` is made of words, not secrets), and a window holding `/` is guarded
 //! in its JSON-escaped form (`\/`) too. A match anywhere fails the attempt: JSON answers
@@ -29,6 +34,8 @@
 //! Known limit: the guard sees bytes as the provider sent them. A credential spelled with
 //! JSON `\u` escapes, or split over several stream events (token by token), is not one
 //! contiguous window and is not caught.
+
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use secrecy::ExposeSecret;
@@ -97,9 +104,18 @@ impl std::fmt::Debug for Secret<'_> {
 /// would print pieces of the secrets.
 #[derive(Clone, Default)]
 pub struct EchoGuard {
-    matcher: Option<AhoCorasick>,
-    /// Bytes carried from one stream chunk to the next: the longest pattern less one.
-    carry: usize,
+    inner: Option<Arc<Guarded>>,
+}
+
+/// What an armed guard searches with.
+struct Guarded {
+    /// Every pattern: the authority on a match.
+    matcher: AhoCorasick,
+    /// Every 4-byte piece of every pattern, so most of a text is passed over 4 bytes at a
+    /// time and only the neighbourhood of a hit is handed to `matcher`.
+    grams: GramFilter,
+    /// The longest pattern, in bytes.
+    longest: usize,
 }
 
 impl std::fmt::Debug for EchoGuard {
@@ -107,7 +123,7 @@ impl std::fmt::Debug for EchoGuard {
         f.debug_struct("EchoGuard")
             .field(
                 "patterns",
-                &self.matcher.as_ref().map_or(0, |m| m.patterns_len()),
+                &self.inner.as_ref().map_or(0, |g| g.matcher.patterns_len()),
             )
             .finish()
     }
@@ -159,18 +175,22 @@ impl EchoGuard {
         if patterns.is_empty() {
             return Self::default();
         }
-        let carry = patterns.iter().map(Vec::len).max().unwrap_or(WINDOW) - 1;
+        let longest = patterns.iter().map(Vec::len).max().unwrap_or(WINDOW);
         // A DFA is the fastest to search and is built once per provider; should it be
-        // refused, the default choice still works.
+        // refused, the default choice still works. The gram filter does a prefilter's work.
         let matcher = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(&patterns)
             .or_else(|_| AhoCorasick::new(&patterns));
         match matcher {
             Ok(matcher) => Self {
-                matcher: Some(matcher),
-                carry,
+                inner: Some(Arc::new(Guarded {
+                    matcher,
+                    grams: GramFilter::new(&patterns),
+                    longest,
+                })),
             },
             Err(_) => {
                 // Patterns are at most 16 bytes and a few thousand at most: a build failure
@@ -183,21 +203,21 @@ impl EchoGuard {
 
     /// Whether any window is guarded.
     pub fn is_armed(&self) -> bool {
-        self.matcher.is_some()
+        self.inner.is_some()
     }
 
     /// Whether `body` (a whole answer) holds a guarded window.
     pub fn finds(&self, body: &[u8]) -> bool {
-        self.matcher.as_ref().is_some_and(|m| m.is_match(body))
+        self.inner.as_ref().is_some_and(|g| g.finds(body))
     }
 
     /// Whether `chunk`, read after the chunks that left `carry`, completes a guarded window;
     /// updates `carry` for the next chunk.
     pub fn finds_in_chunk(&self, carry: &mut Carry, chunk: &[u8]) -> bool {
-        let Some(matcher) = &self.matcher else {
+        let Some(guarded) = &self.inner else {
             return false;
         };
-        let keep = self.carry;
+        let keep = guarded.longest - 1;
         if carry.len > 0 {
             // Only a window that starts in the carry is new here: it ends within `keep`
             // bytes of the chunk.
@@ -206,11 +226,11 @@ impl EchoGuard {
             let (old, new) = joint.split_at_mut(carry.len);
             old.copy_from_slice(&carry.buf[..carry.len]);
             new[..head.len()].copy_from_slice(head);
-            if matcher.is_match(&joint[..carry.len + head.len()]) {
+            if guarded.matcher.is_match(&joint[..carry.len + head.len()]) {
                 return true;
             }
         }
-        if matcher.is_match(chunk) {
+        if guarded.finds(chunk) {
             return true;
         }
         // The last `keep` bytes of carry + chunk.
@@ -224,6 +244,72 @@ impl EchoGuard {
             carry.len = from_old + chunk.len();
         }
         false
+    }
+}
+
+impl Guarded {
+    /// Whether `text` holds a pattern. Every pattern is at least 8 bytes, so an occurrence
+    /// covers a whole 4-byte piece starting at a multiple of 4: only the pieces at those
+    /// offsets are looked up, and `matcher` runs only around a piece some pattern holds.
+    fn finds(&self, text: &[u8]) -> bool {
+        if text.len() < 4 * self.longest {
+            return self.matcher.is_match(text);
+        }
+        text.chunks_exact(4).enumerate().any(|(i, piece)| {
+            let gram = u32::from_le_bytes([piece[0], piece[1], piece[2], piece[3]]);
+            if !self.grams.may_hold(gram) {
+                return false;
+            }
+            // An occurrence holding bytes at..at+4 lies within at+4-longest..at+longest.
+            let at = 4 * i;
+            let start = (at + 4).saturating_sub(self.longest);
+            let end = (at + self.longest).min(text.len());
+            self.matcher.is_match(&text[start..end])
+        })
+    }
+}
+
+/// A one-bit-per-slot hash set of 4-byte pieces: no false negatives, few false positives
+/// (sized at 64 slots per piece or more).
+struct GramFilter {
+    bits: Box<[u64]>,
+    shift: u32,
+}
+
+impl GramFilter {
+    fn new(patterns: &[Vec<u8>]) -> Self {
+        let grams: Vec<u32> = patterns
+            .iter()
+            .flat_map(|p| p.windows(4))
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
+        // 2^12 to 2^22 slots (512 B to 512 KiB).
+        let slots_log2 = (grams.len().max(1) * 64)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(12, 22);
+        let mut filter = Self {
+            bits: vec![0u64; 1 << (slots_log2 - 6)].into_boxed_slice(),
+            shift: 32 - slots_log2,
+        };
+        for gram in grams {
+            let slot = filter.slot(gram);
+            if let Some(word) = filter.bits.get_mut(slot >> 6) {
+                *word |= 1 << (slot & 63);
+            }
+        }
+        filter
+    }
+
+    fn slot(&self, gram: u32) -> usize {
+        (gram.wrapping_mul(0x9E37_79B1) >> self.shift) as usize
+    }
+
+    fn may_hold(&self, gram: u32) -> bool {
+        let slot = self.slot(gram);
+        self.bits
+            .get(slot >> 6)
+            .is_some_and(|word| word >> (slot & 63) & 1 == 1)
     }
 }
 
@@ -501,6 +587,40 @@ mod tests {
         // One byte at a time.
         let mut carry = Carry::default();
         assert!(text.iter().any(|b| g.finds_in_chunk(&mut carry, &[*b])));
+    }
+
+    #[test]
+    fn the_gram_filter_never_hides_a_match_the_automaton_finds() {
+        let pem = pem();
+        let guards = [
+            guard(Secret::ApiKey(OPENAI)),
+            guard(Secret::Opaque(AWS_SECRET)),
+            guard(Secret::PrivateKeyPem(&pem)),
+        ];
+        let pieces: Vec<&str> = [OPENAI, AWS_SECRET, &pem[100..160]]
+            .iter()
+            .flat_map(|s| [&s[s.len() - 12..], &s[s.len() - 9..], &s[s.len() - 8..]])
+            .chain([r"wJalrXUtnFEMI\/K7MDENG", r"MI\/K7MDE"])
+            .collect();
+        let filler = answer("The sky is blue because air scatters short waves of sunlight.");
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut found = 0;
+        for g in &guards {
+            let inner = g.inner.as_ref().unwrap();
+            for round in 0..400 {
+                let mut text = filler.repeat(1 + round % 3);
+                let piece = pieces[rng.usize(..pieces.len())].as_bytes();
+                let cut = rng.usize(0..piece.len());
+                // Whole, or a piece short of a window (a near miss).
+                let piece = if round % 4 == 0 { &piece[..cut] } else { piece };
+                let at = rng.usize(0..=text.len());
+                text.splice(at..at, piece.iter().copied());
+                let expected = inner.matcher.is_match(&text);
+                assert_eq!(inner.finds(&text), expected, "round {round} at {at}");
+                found += usize::from(expected);
+            }
+        }
+        assert!(found > 150, "too few texts held a pattern: {found}");
     }
 
     #[test]
