@@ -23,7 +23,8 @@ pub(crate) enum Then {
 }
 
 /// One scripted answer. `{AUTH}` in the reply is replaced by the request's `Authorization`
-/// (or `x-api-key`) value: an upstream that echoes the credential it was sent.
+/// (or `x-api-key`, `x-goog-api-key`) value: an upstream that echoes the credential it was
+/// sent.
 #[derive(Clone)]
 pub(crate) struct Reply {
     pub bytes: Vec<u8>,
@@ -144,7 +145,9 @@ fn credential(request: &str) -> String {
         .lines()
         .find_map(|l| {
             let (name, value) = l.split_once(':')?;
-            (name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("x-api-key"))
+            ["authorization", "x-api-key", "x-goog-api-key"]
+                .iter()
+                .any(|h| name.eq_ignore_ascii_case(h))
                 .then(|| value.trim().to_owned())
         })
         .unwrap_or_default()

@@ -1,6 +1,7 @@
 //! A hostile or broken upstream: endless SSE lines, invalid JSON and non-UTF-8 chunks,
 //! `[DONE]` then a held connection, a gzip body, absurd usage, redirects to the attacker,
-//! headers that must not reach the client, and error bodies that echo the credential.
+//! headers that must not reach the client, and answers that echo the credential: error
+//! bodies, and successful JSON answers and streams (OpenAI, Anthropic, Gemini dialects).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -515,5 +516,65 @@ async fn a_stream_that_echoes_the_credential_mid_way_ends_with_one_error_event()
     assert!(text.contains("upstream_credential_echo"), "{text}");
     assert!(!text.contains("[DONE]"), "{text}");
     assert_eq!(fake.requests().len(), 4);
+    s.finish().await;
+}
+
+#[actix_web::test]
+async fn a_gemini_answer_that_echoes_its_key_is_withheld_json_and_stream() {
+    let answer = |text: &str, last: bool| {
+        let finish = if last {
+            r#","finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":2,"totalTokenCount":5}"#
+        } else {
+            "}]"
+        };
+        format!(
+            r#"{{"candidates":[{{"content":{{"role":"model","parts":[{{"text":"{text}"}}]}},"index":0{finish},"modelVersion":"gemini-test"}}"#
+        )
+    };
+    let fake = FakeUpstream::start(vec![
+        reply(
+            json_200(answer("key: {AUTH}", true).as_bytes(), ""),
+            Then::Close,
+        ),
+        reply(
+            format!("{}data: {}\r\n\r\n", sse_head(""), answer("hi", false)),
+            Then::Later(
+                Duration::from_millis(200),
+                format!("data: {}\r\n\r\n", answer("{AUTH}", true)).into_bytes(),
+            ),
+        ),
+    ])
+    .await;
+    let url = fake.url();
+    let mut s = suite_edited(&fake, |yaml| {
+        yaml.replacen(
+            "providers:\n",
+            &format!(
+                "providers:\n  - {{ name: google, vendor: gemini, base_url: {url}, api_key: env:P_GEMINI, allow_private_network: true, timeouts: {{ first_byte: 2s, read: 1s }} }}\n"
+            ),
+            1,
+        )
+        .replacen(
+            "models:\n",
+            "models:\n  - { name: gemini-test, deployments: [{ provider: google, model: gemini-2.0-flash }] }\n",
+            1,
+        )
+    })
+    .await;
+    let (status, _, body) = exchange(&mut s, &hello("gemini-test"), Duration::from_secs(5)).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("upstream_credential_echo"), "{body}");
+    let (status, _, text) =
+        exchange(&mut s, &stream_body("gemini-test"), Duration::from_secs(5)).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains(r#""content":"hi""#), "{text}");
+    assert!(text.contains("upstream_credential_echo"), "{text}");
+    assert!(!text.contains("[DONE]"), "{text}");
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(
+        requests.iter().all(|r| r.contains(&canaries().gemini)),
+        "the fake did not get the Gemini key to echo"
+    );
     s.finish().await;
 }

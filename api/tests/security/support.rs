@@ -19,6 +19,8 @@ use crate::harness::{Harness, captured_logs, send_text};
 pub(crate) struct Canaries {
     pub openai: String,
     pub anthropic: String,
+    /// A Gemini key, for the tests that add a Gemini provider.
+    pub gemini: String,
     pub key_a: String,
     pub key_b: String,
     pub master: String,
@@ -26,10 +28,11 @@ pub(crate) struct Canaries {
 }
 
 impl Canaries {
-    pub(crate) fn all(&self) -> [&str; 6] {
+    pub(crate) fn all(&self) -> [&str; 7] {
         [
             &self.openai,
             &self.anthropic,
+            &self.gemini,
             &self.key_a,
             &self.key_b,
             &self.master,
@@ -50,6 +53,7 @@ pub(crate) fn canaries() -> &'static Canaries {
     CANARIES.get_or_init(|| Canaries {
         openai: random("sk-"),
         anthropic: random("sk-ant-"),
+        gemini: random("AIza"),
         key_a: random("sk-a-"),
         key_b: random("sk-b-"),
         master: random("mk-"),
@@ -63,6 +67,7 @@ fn env(name: &str) -> Option<String> {
         match name {
             "P_OPENAI" => &c.openai,
             "P_ANTHROPIC" => &c.anthropic,
+            "P_GEMINI" => &c.gemini,
             "KEY_A" => &c.key_a,
             "KEY_B" => &c.key_b,
             "MASTER" => &c.master,
