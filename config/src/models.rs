@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use portcullis_engine::Strategy;
 use portcullis_engine::ids::ProviderId;
 use portcullis_engine::spec::{DeploymentSpec, ModelGroupSpec};
+use portcullis_engine::{Strategy, model_name_problem};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -72,7 +72,7 @@ impl Checker<'_> {
         }
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, model) in raw.iter().enumerate() {
-            if self.model_name(&format!("models[{i}].name"), &model.name) {
+            if self.public_model_name(&format!("models[{i}].name"), &model.name) {
                 self.unique(&mut seen, "models", i, &model.name);
             }
         }
@@ -102,7 +102,7 @@ impl Checker<'_> {
             }
             for (j, alias) in model.aliases.iter().enumerate() {
                 let at = format!("{path}.aliases[{j}]");
-                if !self.model_name(&at, alias) {
+                if !self.public_model_name(&at, alias) {
                     continue;
                 }
                 if public.contains_key(&alias.value) {
@@ -207,6 +207,25 @@ impl Checker<'_> {
             deployments.push(spec);
         }
         deployments
+    }
+
+    /// A name clients ask for (a group's or an alias): a model name, and one the request
+    /// check accepts ([`model_name_problem`]), so every configured name is reachable.
+    fn public_model_name(&mut self, path: &str, raw: &Spanned<String>) -> bool {
+        if !self.model_name(path, raw) {
+            return false;
+        }
+        match model_name_problem(&raw.value) {
+            None => true,
+            Some(reason) => {
+                self.problem(
+                    path,
+                    Some(raw),
+                    format!("is not a name clients can ask for: it {reason}"),
+                );
+                false
+            }
+        }
     }
 
     /// Model names: 1 to 256 characters, no control characters.

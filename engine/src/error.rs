@@ -32,6 +32,10 @@ pub enum RequestError {
         field: &'static str,
         reason: &'static str,
     },
+    /// `model` is not shaped like a model name (a URL, a path, control characters, ...):
+    /// refused before any lookup. The reason names the problem, never quotes the value.
+    #[error("`model` is not a valid model name: it {0}")]
+    InvalidModelName(&'static str),
     #[error(
         "`{0}` is not accepted: upstream endpoints and credentials are set by the gateway operator"
     )]
@@ -60,6 +64,7 @@ impl RequestError {
                 Some(field)
             }
             RequestError::OverrideField(field) | RequestError::DuplicateKey(field) => Some(field),
+            RequestError::InvalidModelName(_) => Some("model"),
             RequestError::InvalidMessage { param, .. } => Some(param),
             RequestError::OverLimit { field, .. } => Some(field),
             RequestError::Untranslatable { field, .. } => Some(field),
@@ -76,6 +81,7 @@ impl RequestError {
             RequestError::NotAnObject => "not_an_object",
             RequestError::MissingField(_) => "missing_field",
             RequestError::InvalidField { .. } => "invalid_field",
+            RequestError::InvalidModelName(_) => "invalid_model_name",
             RequestError::OverrideField(_) => "override_field",
             RequestError::InvalidMessage { .. } => "invalid_message",
             RequestError::OverLimit { .. } => "over_limit",
@@ -121,6 +127,9 @@ pub enum UpstreamError {
     TooLarge,
     #[error("the provider's stream broke off")]
     StreamInterrupted,
+    /// The provider's answer carried the provider's own credential: refused, never shown.
+    #[error("the provider's answer carried the provider's credential and was withheld")]
+    CredentialEcho,
 }
 
 impl UpstreamError {
@@ -163,6 +172,7 @@ impl UpstreamError {
             UpstreamError::Malformed => "upstream_malformed",
             UpstreamError::TooLarge => "upstream_too_large",
             UpstreamError::StreamInterrupted => "upstream_stream_interrupted",
+            UpstreamError::CredentialEcho => "upstream_credential_echo",
         }
     }
 }

@@ -42,7 +42,7 @@ pub use request::embeddings::{
     EmbeddingInput, EmbeddingsRequest, EncodingFormat, MAX_EMBEDDING_INPUTS,
     MAX_EMBEDDING_TEXT_BYTES, MAX_EMBEDDING_TOKEN_IDS,
 };
-pub use request::{ChatLimits, ChatRequest, OVERRIDE_FIELDS, strict_json};
+pub use request::{ChatLimits, ChatRequest, OVERRIDE_FIELDS, model_name_problem, strict_json};
 pub use retry::{BackoffSpec, RetryBudgetSpec};
 pub use routing::{DeploymentStatus, Lease, Router, Strategy};
 pub use spec::{
@@ -50,5 +50,5 @@ pub use spec::{
     ProviderSpec, TimeoutOverrides, UpstreamTimeouts,
 };
 pub use stream::{RelayStream, StreamError, StreamSummary, StreamTranslate};
-pub use upstream::{Authorize, Provider, Providers, UpstreamClients};
+pub use upstream::{Authorize, Carry, EchoGuard, Provider, Providers, Secret, UpstreamClients};
 pub use usage::Usage;

@@ -111,6 +111,7 @@ async fn native_attempt(
         let stream = RelayStream::new(
             Box::pin(response.bytes_stream()),
             relay,
+            provider.echo.clone(),
             router.clone(),
             lease,
             sent,

@@ -17,3 +17,5 @@ pub const DEPLOYMENT_IN_FLIGHT: &str = "portcullis_deployment_in_flight";
 pub const DEPLOYMENT_LATENCY: &str = "portcullis_deployment_latency_ewma_seconds";
 /// Retries refused because the provider's retry budget was spent.
 pub const RETRY_BUDGET_EXHAUSTED_TOTAL: &str = "portcullis_retry_budget_exhausted_total";
+/// Provider answers refused because they carried the provider's own credential, by provider.
+pub const UPSTREAM_CREDENTIAL_ECHOES_TOTAL: &str = "portcullis_upstream_credential_echoes_total";

@@ -18,10 +18,13 @@ pub(crate) enum Then {
     Hold,
     /// Write this chunk again and again until the gateway stops reading (at most 256 MiB).
     Endless(Vec<u8>),
+    /// Wait, write these bytes as a separate read (`{AUTH}` replaced too), then close.
+    Later(Duration, Vec<u8>),
 }
 
 /// One scripted answer. `{AUTH}` in the reply is replaced by the request's `Authorization`
-/// (or `x-api-key`) value: an upstream that echoes the credential it was sent.
+/// (or `x-api-key`, `x-goog-api-key`) value: an upstream that echoes the credential it was
+/// sent.
 #[derive(Clone)]
 pub(crate) struct Reply {
     pub bytes: Vec<u8>,
@@ -142,7 +145,9 @@ fn credential(request: &str) -> String {
         .lines()
         .find_map(|l| {
             let (name, value) = l.split_once(':')?;
-            (name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("x-api-key"))
+            ["authorization", "x-api-key", "x-goog-api-key"]
+                .iter()
+                .any(|h| name.eq_ignore_ascii_case(h))
                 .then(|| value.trim().to_owned())
         })
         .unwrap_or_default()
@@ -161,7 +166,7 @@ async fn serve(
     requests.lock().unwrap().push(request);
     let mut bytes = reply.bytes;
     if let Some(at) = bytes.windows(6).position(|w| w == b"{AUTH}") {
-        bytes.splice(at..at + 6, auth.into_bytes());
+        bytes.splice(at..at + 6, auth.clone().into_bytes());
         fix_content_length(&mut bytes);
     }
     if stream.write_all(&bytes).await.is_err() {
@@ -178,6 +183,14 @@ async fn serve(
                     break;
                 }
             }
+        }
+        Then::Later(wait, mut later) => {
+            tokio::time::sleep(wait).await;
+            if let Some(at) = later.windows(6).position(|w| w == b"{AUTH}") {
+                later.splice(at..at + 6, auth.into_bytes());
+            }
+            let _ = stream.write_all(&later).await;
+            let _ = stream.shutdown().await;
         }
         Then::Endless(chunk) => {
             while written.load(Ordering::SeqCst) < 256 << 20 {

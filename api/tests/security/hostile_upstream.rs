@@ -1,6 +1,7 @@
 //! A hostile or broken upstream: endless SSE lines, invalid JSON and non-UTF-8 chunks,
 //! `[DONE]` then a held connection, a gzip body, absurd usage, redirects to the attacker,
-//! headers that must not reach the client, and error bodies that echo the credential.
+//! headers that must not reach the client, and answers that echo the credential: error
+//! bodies, and successful JSON answers and streams (OpenAI, Anthropic, Gemini dialects).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use portcullis_storage::{GroupBy, SpendQuery, SpendRow};
 use serde_json::{Value, json};
 
 use crate::fake_upstream::{FakeUpstream, Then, gzip, json_200, reply, sse_head};
-use crate::harness::hello;
+use crate::harness::{hello, sample, send_text};
 use crate::support::{Suite, canaries, suite_yaml};
 
 const CHUNK: &str = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}"#;
@@ -349,17 +350,231 @@ async fn upstream_bodies_that_echo_the_credential_are_not_passed_through() {
                 )),
                 ..Behaviour::default()
             });
-            let mut body = hello("claude-test");
-            body["max_tokens"] = json!(16);
-            let request =
-                s.h.http
-                    .post(s.h.url(route))
-                    .bearer_auth(&canaries().key_b)
-                    .header("content-type", "application/json")
-                    .body(body.to_string());
-            let (code, _) = s.send(request).await;
+            let (code, _) = s
+                .post(route, &canaries().key_b, &messages_body(false))
+                .await;
             assert!(code >= 400, "{route}: {code}");
         }
     }
+    s.finish().await;
+}
+
+const ANTHROPIC_MESSAGE: &str = r#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"your key: {AUTH}"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":2}}"#;
+
+fn messages_body(stream: bool) -> Value {
+    let mut body = hello("claude-test");
+    body["max_tokens"] = json!(16);
+    body["stream"] = json!(stream);
+    body
+}
+
+#[actix_web::test]
+async fn a_successful_json_answer_that_echoes_the_credential_is_a_502_that_shows_nothing() {
+    let completion = COMPLETION.replace(r#""content":"hi""#, r#""content":"your key: {AUTH}""#);
+    let embeddings = r#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5]}],"model":"{AUTH}","usage":{"prompt_tokens":1,"total_tokens":1}}"#;
+    let fake = FakeUpstream::start(vec![
+        reply(json_200(completion.as_bytes(), ""), Then::Close),
+        reply(json_200(embeddings.as_bytes(), ""), Then::Close),
+        reply(json_200(ANTHROPIC_MESSAGE.as_bytes(), ""), Then::Close),
+        reply(json_200(ANTHROPIC_MESSAGE.as_bytes(), ""), Then::Close),
+    ])
+    .await;
+    let mut s = suite_on(&fake, "").await;
+    // OpenAI-compatible provider: a chat completion and an embeddings list.
+    let (status, body) = s
+        .post(
+            "/v1/chat/completions",
+            &canaries().key_b,
+            &hello("gpt-test"),
+        )
+        .await;
+    assert_eq!(status, 502, "{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["code"], "upstream_credential_echo", "{body}");
+    assert_eq!(error["error"]["type"], "upstream_error", "{body}");
+    let embed = json!({"model": "gpt-test", "input": "hi"});
+    let (status, body) = s.post("/v1/embeddings", &canaries().key_b, &embed).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("upstream_credential_echo"), "{body}");
+    // Anthropic provider: natively through /v1/messages (Anthropic's error shape), and
+    // translated through /v1/chat/completions.
+    let (status, body) = s
+        .post("/v1/messages", &canaries().key_b, &messages_body(false))
+        .await;
+    assert_eq!(status, 502, "{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["type"], "error", "{body}");
+    assert_eq!(error["error"]["type"], "api_error", "{body}");
+    let (status, body) = s
+        .post(
+            "/v1/chat/completions",
+            &canaries().key_b,
+            &messages_body(false),
+        )
+        .await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(fake.requests().len(), 4, "each refusal is final: no retry");
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| r.contains(&canaries().openai) || r.contains(&canaries().anthropic)),
+        "the fake did not get the provider credential to echo"
+    );
+    // Counted per provider (the recorder is process-wide: other tests may add to it).
+    let scrape = send_text(
+        s.h.http
+            .get(s.h.admin_url("/metrics"))
+            .bearer_auth(&canaries().master),
+    )
+    .await;
+    for provider in ["mock", "claude"] {
+        let counted = sample(
+            &scrape,
+            "portcullis_upstream_credential_echoes_total",
+            &[("provider", provider)],
+        );
+        assert!(counted >= 2.0, "{provider}: {scrape}");
+    }
+    s.finish().await;
+}
+
+#[actix_web::test]
+async fn a_stream_that_echoes_the_credential_mid_way_ends_with_one_error_event() {
+    let echo_chunk = CHUNK.replace(r#""content":"hi""#, r#""content":"{AUTH}""#);
+    let openai_later = format!("data: {echo_chunk}\n\ndata: [DONE]\n\n");
+    let anthropic_first = concat!(
+        "event: message_start\n",
+        r#"data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}}"#,
+        "\n\nevent: content_block_start\n",
+        r#"data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+        "\n\nevent: content_block_delta\n",
+        r#"data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}"#,
+        "\n\n"
+    );
+    let anthropic_later = concat!(
+        "event: content_block_delta\n",
+        r#"data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"{AUTH}"}}"#,
+        "\n\nevent: content_block_stop\n",
+        r#"data: {"type":"content_block_stop","index":0}"#,
+        "\n\nevent: message_delta\n",
+        r#"data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":2}}"#,
+        "\n\nevent: message_stop\n",
+        r#"data: {"type":"message_stop"}"#,
+        "\n\n"
+    );
+    let later = Duration::from_millis(200);
+    let fake = FakeUpstream::start(vec![
+        reply(
+            format!("{}data: {CHUNK}\n\n", sse_head("")),
+            Then::Later(later, openai_later.into_bytes()),
+        ),
+        // The credential in the very first read: refused before any byte went out.
+        reply(
+            format!("{}data: {echo_chunk}\n\n", sse_head("")),
+            Then::Close,
+        ),
+        reply(
+            format!("{}{anthropic_first}", sse_head("")),
+            Then::Later(later, anthropic_later.as_bytes().to_vec()),
+        ),
+        reply(
+            format!("{}{anthropic_first}", sse_head("")),
+            Then::Later(later, anthropic_later.as_bytes().to_vec()),
+        ),
+    ])
+    .await;
+    let mut s = suite_on(&fake, "").await;
+    let (status, _, text) =
+        exchange(&mut s, &stream_body("gpt-test"), Duration::from_secs(5)).await;
+    assert_eq!(status, 200);
+    assert!(text.contains(r#""content":"hi""#), "{text}");
+    assert!(text.contains("upstream_credential_echo"), "{text}");
+    assert_eq!(text.matches("\"error\"").count(), 1, "{text}");
+    assert!(!text.contains("[DONE]"), "{text}");
+    let (status, _, text) =
+        exchange(&mut s, &stream_body("gpt-test"), Duration::from_secs(5)).await;
+    assert_eq!(status, 502, "{text}");
+    assert!(text.contains("upstream_credential_echo"), "{text}");
+    // Anthropic natively: its own error event, no message_stop.
+    let (status, text) = s
+        .post("/v1/messages", &canaries().key_b, &messages_body(true))
+        .await;
+    assert_eq!(status, 200);
+    assert!(text.contains(r#""text":"hi""#), "{text}");
+    assert!(text.contains("event: error"), "{text}");
+    assert!(!text.contains("message_stop"), "{text}");
+    // Anthropic translated to OpenAI chunks.
+    let (status, text) = s
+        .post(
+            "/v1/chat/completions",
+            &canaries().key_b,
+            &messages_body(true),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(text.contains(r#""content":"hi""#), "{text}");
+    assert!(text.contains("upstream_credential_echo"), "{text}");
+    assert!(!text.contains("[DONE]"), "{text}");
+    assert_eq!(fake.requests().len(), 4);
+    s.finish().await;
+}
+
+#[actix_web::test]
+async fn a_gemini_answer_that_echoes_its_key_is_withheld_json_and_stream() {
+    let answer = |text: &str, last: bool| {
+        let finish = if last {
+            r#","finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":2,"totalTokenCount":5}"#
+        } else {
+            "}]"
+        };
+        format!(
+            r#"{{"candidates":[{{"content":{{"role":"model","parts":[{{"text":"{text}"}}]}},"index":0{finish},"modelVersion":"gemini-test"}}"#
+        )
+    };
+    let fake = FakeUpstream::start(vec![
+        reply(
+            json_200(answer("key: {AUTH}", true).as_bytes(), ""),
+            Then::Close,
+        ),
+        reply(
+            format!("{}data: {}\r\n\r\n", sse_head(""), answer("hi", false)),
+            Then::Later(
+                Duration::from_millis(200),
+                format!("data: {}\r\n\r\n", answer("{AUTH}", true)).into_bytes(),
+            ),
+        ),
+    ])
+    .await;
+    let url = fake.url();
+    let mut s = suite_edited(&fake, |yaml| {
+        yaml.replacen(
+            "providers:\n",
+            &format!(
+                "providers:\n  - {{ name: google, vendor: gemini, base_url: {url}, api_key: env:P_GEMINI, allow_private_network: true, timeouts: {{ first_byte: 2s, read: 1s }} }}\n"
+            ),
+            1,
+        )
+        .replacen(
+            "models:\n",
+            "models:\n  - { name: gemini-test, deployments: [{ provider: google, model: gemini-2.0-flash }] }\n",
+            1,
+        )
+    })
+    .await;
+    let (status, _, body) = exchange(&mut s, &hello("gemini-test"), Duration::from_secs(5)).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("upstream_credential_echo"), "{body}");
+    let (status, _, text) =
+        exchange(&mut s, &stream_body("gemini-test"), Duration::from_secs(5)).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains(r#""content":"hi""#), "{text}");
+    assert!(text.contains("upstream_credential_echo"), "{text}");
+    assert!(!text.contains("[DONE]"), "{text}");
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(
+        requests.iter().all(|r| r.contains(&canaries().gemini)),
+        "the fake did not get the Gemini key to echo"
+    );
     s.finish().await;
 }

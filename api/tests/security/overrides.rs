@@ -1,10 +1,11 @@
 //! Where requests go: no header and no model name can move a request to another host or
 //! take the provider credential with it.
 
-use serde_json::json;
+use portcullis_loadtest::mock::MockOptions;
+use serde_json::{Value, json};
 
 use crate::harness::hello;
-use crate::support::{Suite, canaries};
+use crate::support::{Suite, canaries, suite_yaml};
 
 #[actix_web::test]
 async fn header_overrides_never_change_the_upstream_or_its_credential() {
@@ -58,7 +59,7 @@ async fn header_overrides_never_change_the_upstream_or_its_credential() {
 }
 
 #[actix_web::test]
-async fn hostile_model_names_never_reach_an_upstream() {
+async fn hostile_model_names_are_a_400_naming_the_field_and_never_reach_an_upstream() {
     let mut s = Suite::start().await;
     let attacker = s.attacker.url();
     let long = "m".repeat(10_000);
@@ -75,22 +76,69 @@ async fn hostile_model_names_never_reach_an_upstream() {
         "gpt-test%2F..%2F",
         long.as_str(),
     ];
-    let key = canaries().key_b.clone();
+    let key = canaries().key_a.clone();
     for name in names {
         let body = json!({"model": name, "messages": [{"role": "user", "content": "hi"}]});
+        // Without a credential: 401 first, whatever the body says.
+        let (status, _) = s.send(s.h.chat(None, &body)).await;
+        assert_eq!(status, 401, "{name:?}");
+        // Key A may use `gpt-test` only: the malformed name is a 400, not a 403 or 404.
         let (status, reply) = s.send(s.h.chat(Some(&key), &body)).await;
-        assert!(matches!(status, 400 | 404), "{status}: {reply}");
+        assert_eq!(status, 400, "{name:?}: {reply}");
+        let reply: Value = serde_json::from_str(&reply).unwrap();
+        assert_eq!(reply["error"]["type"], "invalid_request_error", "{reply}");
+        assert_eq!(reply["error"]["code"], "invalid_model_name", "{reply}");
+        assert_eq!(reply["error"]["param"], "model", "{reply}");
+        let message = reply["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("`model` is not a valid model name"),
+            "{message}"
+        );
         let mut anthropic = body.clone();
         anthropic["max_tokens"] = json!(16);
-        let request =
-            s.h.http
-                .post(s.h.url("/v1/messages"))
-                .bearer_auth(&key)
-                .header("content-type", "application/json")
-                .body(anthropic.to_string());
-        let (status, _) = s.send(request).await;
-        assert!(matches!(status, 400 | 404), "/v1/messages: {status}");
+        let (status, reply) = s.post("/v1/messages", &key, &anthropic).await;
+        assert_eq!(status, 400, "/v1/messages {name:?}: {reply}");
+        let reply: Value = serde_json::from_str(&reply).unwrap();
+        assert_eq!(reply["type"], "error", "{reply}");
+        assert_eq!(reply["error"]["type"], "invalid_request_error", "{reply}");
+        assert!(
+            reply["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("`model` is not a valid model name"),
+            "{reply}"
+        );
+        let embeddings = json!({"model": name, "input": "hi"});
+        let (status, reply) = s.post("/v1/embeddings", &key, &embeddings).await;
+        assert_eq!(status, 400, "/v1/embeddings {name:?}: {reply}");
     }
     assert_eq!(s.h.mock.total_requests(), 0);
+    s.finish().await;
+}
+
+#[actix_web::test]
+async fn every_name_the_config_can_define_is_reachable() {
+    let mut s = Suite::start_yaml(MockOptions::default(), |url| {
+        suite_yaml(url, "").replace(
+            "models:\n",
+            "models:\n  - { name: accounts/acme/models/gpt-test, aliases: [\"llama3.1:8b\", \"claude-3-5-sonnet-v2@20241022\", \"openai/gpt-4o\"], deployments: [{ provider: mock, model: upstream-gpt }] }\n",
+        )
+    })
+    .await;
+    let key = canaries().key_b.clone();
+    let names = [
+        "accounts/acme/models/gpt-test",
+        "llama3.1:8b",
+        "claude-3-5-sonnet-v2@20241022",
+        "openai/gpt-4o",
+    ];
+    for name in names {
+        let (status, reply) = s.send(s.h.chat(Some(&key), &hello(name))).await;
+        assert_eq!(status, 200, "{name}: {reply}");
+    }
+    assert_eq!(
+        s.h.mock.total_requests(),
+        u64::try_from(names.len()).unwrap()
+    );
     s.finish().await;
 }

@@ -19,6 +19,8 @@ use crate::harness::{Harness, captured_logs, send_text};
 pub(crate) struct Canaries {
     pub openai: String,
     pub anthropic: String,
+    /// A Gemini key, for the tests that add a Gemini provider.
+    pub gemini: String,
     pub key_a: String,
     pub key_b: String,
     pub master: String,
@@ -26,10 +28,11 @@ pub(crate) struct Canaries {
 }
 
 impl Canaries {
-    pub(crate) fn all(&self) -> [&str; 6] {
+    pub(crate) fn all(&self) -> [&str; 7] {
         [
             &self.openai,
             &self.anthropic,
+            &self.gemini,
             &self.key_a,
             &self.key_b,
             &self.master,
@@ -50,6 +53,7 @@ pub(crate) fn canaries() -> &'static Canaries {
     CANARIES.get_or_init(|| Canaries {
         openai: random("sk-"),
         anthropic: random("sk-ant-"),
+        gemini: random("AIza"),
         key_a: random("sk-a-"),
         key_b: random("sk-b-"),
         master: random("mk-"),
@@ -63,6 +67,7 @@ fn env(name: &str) -> Option<String> {
         match name {
             "P_OPENAI" => &c.openai,
             "P_ANTHROPIC" => &c.anthropic,
+            "P_GEMINI" => &c.gemini,
             "KEY_A" => &c.key_a,
             "KEY_B" => &c.key_b,
             "MASTER" => &c.master,
@@ -219,6 +224,18 @@ impl Suite {
     }
 
     /// Sends and keeps status, headers and body in [`Suite::seen`]; returns status and body.
+    /// A POST of the JSON `body` to `route` with `key`; status and body, kept in `seen`.
+    pub(crate) async fn post(&mut self, route: &str, key: &str, body: &Value) -> (u16, String) {
+        let request = self
+            .h
+            .http
+            .post(self.h.url(route))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        self.send(request).await
+    }
+
     pub(crate) async fn send(&mut self, request: reqwest::RequestBuilder) -> (u16, String) {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();

@@ -310,3 +310,45 @@ fn chat_limits_default_to_openais_maxima_and_are_configurable_within_bounds() {
     );
     assert!(error_of(&unknown).contains("max_choices"));
 }
+
+#[test]
+fn public_model_names_are_names_clients_can_ask_for() {
+    // Real names with `/`, `:`, `.`, an `@version` suffix: accepted, as group and alias, and
+    // any upstream model stays free-form.
+    let real = VALID
+        .replace(
+            "  - name: gpt-4o-mini\n",
+            "  - name: accounts/fireworks/models/llama-v3p1-8b\n    aliases: [\"llama3.1:8b\", \"claude-3-5-sonnet-v2@20241022\"]\n",
+        )
+        .replace("models: [gpt-4o-mini]", "models: [\"*\"]");
+    let config = load(&real).unwrap();
+    let group = &config.gateway.groups[0];
+    assert_eq!(&*group.name, "accounts/fireworks/models/llama-v3p1-8b");
+    for name in std::iter::once(&group.name).chain(&group.aliases) {
+        assert_eq!(portcullis_engine::model_name_problem(name), None, "{name}");
+    }
+    // Names a request would refuse as malformed are refused here too, so none is configured
+    // and unreachable.
+    for (bad, why) in [
+        ("gpt#1", "`#`"),
+        ("a/../b", "`..`"),
+        ("https://x.example/v1", "URL"),
+        ("user@attacker", "`@`"),
+    ] {
+        let as_group = VALID.replace("  - name: gpt-4o-mini\n", &format!("  - name: \"{bad}\"\n"));
+        let err = error_of(&as_group);
+        assert!(
+            err.contains("models[0].name: is not a name clients can ask for"),
+            "{err}"
+        );
+        assert!(err.contains(why), "{bad}: {err}");
+        let as_alias = VALID.replace(
+            "  - name: gpt-4o-mini\n",
+            &format!("  - name: gpt-4o-mini\n    aliases: [\"{bad}\"]\n"),
+        );
+        assert!(
+            error_of(&as_alias).contains("models[0].aliases[0]"),
+            "{bad}"
+        );
+    }
+}

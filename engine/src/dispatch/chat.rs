@@ -120,6 +120,7 @@ pub(crate) async fn attempt(
         let stream = RelayStream::new(
             Box::pin(response.bytes_stream()),
             translator,
+            provider.echo.clone(),
             router.clone(),
             lease,
             sent,

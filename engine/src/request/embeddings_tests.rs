@@ -131,7 +131,11 @@ fn parses_strictly() {
     assert_eq!(parse("[1]").unwrap_err(), RequestError::NotAnObject);
     assert!(matches!(
         parse(r#"{"model":"","input":"a"}"#),
-        Err(RequestError::InvalidField { field: "model", .. })
+        Err(RequestError::InvalidModelName(_))
+    ));
+    assert!(matches!(
+        parse(r#"{"model":"https://attacker/v1","input":"a"}"#),
+        Err(RequestError::InvalidModelName(_))
     ));
     assert_eq!(
         parse(r#"{"input":"a"}"#).unwrap_err(),

@@ -195,20 +195,66 @@ pub(crate) fn refuse_override_fields(body: &Map<String, Value>) -> Result<(), Re
     }
 }
 
-/// The required `model`: a non-empty string of at most [`MAX_MODEL_LEN`] printable characters.
+/// The required `model`: a string that [`model_name_problem`] accepts.
 pub(crate) fn model_field(body: &Map<String, Value>) -> Result<String, RequestError> {
     match body.get("model") {
         None | Some(Value::Null) => Err(RequestError::MissingField("model")),
-        Some(Value::String(m)) if valid_model_name(m) => Ok(m.clone()),
+        Some(Value::String(m)) => match model_name_problem(m) {
+            None => Ok(m.clone()),
+            Some(reason) => Err(RequestError::InvalidModelName(reason)),
+        },
         Some(_) => Err(RequestError::InvalidField {
             field: "model",
-            reason: "must be a non-empty string of at most 256 printable characters",
+            reason: "must be a string",
         }),
     }
 }
 
-fn valid_model_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().count() <= MAX_MODEL_LEN && !name.chars().any(char::is_control)
+/// Why `name` cannot be a model name, or `None` when it can be one.
+///
+/// A request's model is only ever looked up among the configured names, so none of these
+/// could reach an upstream anyway; refusing them here answers a clear 400 instead of "not
+/// found", and the config checks public names (groups and aliases) with this same function,
+/// so every name an operator can configure is one a client can ask for. Names keep what
+/// real model names use: `/` between segments (`accounts/fireworks/models/x`,
+/// `openai/gpt-4o`), `:` (`llama3.1:8b`), `.`, spaces, and an `@version` suffix
+/// (`claude-3-5-sonnet-v2@20241022`, `text-bison@latest`).
+pub fn model_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("is empty");
+    }
+    if name.chars().count() > MAX_MODEL_LEN {
+        return Some("is longer than 256 characters");
+    }
+    if name.chars().any(char::is_control) {
+        return Some("contains a control character");
+    }
+    if name.contains("://") {
+        return Some("is a URL; name a configured model instead");
+    }
+    if name.contains(['#', '?', '%', '\\']) {
+        return Some("contains `#`, `?`, `%` or `\\`, which no model name uses");
+    }
+    if name.starts_with('/') || name.ends_with('/') || name.contains("//") {
+        return Some("starts or ends with `/` or contains `//`");
+    }
+    if name
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
+    {
+        return Some("has a `.` or `..` path segment");
+    }
+    if let Some((base, version)) = name.split_once('@') {
+        let is_version = (!version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()))
+            || version == "latest"
+            || version == "default";
+        if base.is_empty() || !is_version {
+            return Some(
+                "has an `@` that is not a version suffix (`name@20241022`, `name@latest`)",
+            );
+        }
+    }
+    None
 }
 
 fn token_cap(body: &Map<String, Value>, field: &'static str) -> Result<Option<u64>, RequestError> {
@@ -269,8 +315,12 @@ mod tests {
             parse(r#"{"model":"m"}"#).unwrap_err(),
             RequestError::MissingField("messages")
         );
-        assert!(matches!(
+        assert_eq!(
             parse(r#"{"model":"","messages":[{"role":"user","content":"x"}]}"#).unwrap_err(),
+            RequestError::InvalidModelName("is empty")
+        );
+        assert!(matches!(
+            parse(r#"{"model":7,"messages":[{"role":"user","content":"x"}]}"#).unwrap_err(),
             RequestError::InvalidField { field: "model", .. }
         ));
         assert!(matches!(
@@ -281,6 +331,76 @@ mod tests {
             }
         ));
         assert_eq!(parse("[1]").unwrap_err(), RequestError::NotAnObject);
+    }
+
+    #[test]
+    fn malformed_model_names_are_a_dedicated_error_naming_the_field() {
+        let long = "m".repeat(257);
+        for name in [
+            "gpt/../../admin",
+            "..",
+            "a/./b",
+            "gpt#fragment",
+            "gpt?api-version=1",
+            "gpt%2F..%2F",
+            "a\\b",
+            "user@attacker",
+            "user@attacker.example",
+            "@001",
+            "gpt@",
+            "a@1@2",
+            "http://127.0.0.1:8080/v1",
+            "//127.0.0.1/v1",
+            "/gpt",
+            "gpt/",
+            "a//b",
+            "gpt\r\nHost: attacker",
+            "gpt\u{0}",
+            long.as_str(),
+        ] {
+            let body =
+                serde_json::json!({"model": name, "messages": [{"role": "user", "content": "x"}]});
+            let err = parse(&body.to_string()).unwrap_err();
+            assert!(
+                matches!(err, RequestError::InvalidModelName(_)),
+                "{name:?}: {err:?}"
+            );
+            assert_eq!(err.param(), Some("model"));
+            assert_eq!(err.kind(), "invalid_model_name");
+            assert!(
+                err.to_string()
+                    .starts_with("`model` is not a valid model name")
+            );
+            // The message never quotes the value.
+            assert!(
+                name.len() < 4 || !err.to_string().contains(name),
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn real_model_names_are_accepted() {
+        let at_limit = "m".repeat(256);
+        for name in [
+            "gpt-4o",
+            "gpt-4o-mini-2024-07-18",
+            "claude-3-5-sonnet-20241022",
+            "claude-3-5-sonnet-v2@20241022",
+            "gemini-1.5-pro@002",
+            "text-bison@latest",
+            "llama3.1:8b",
+            "accounts/fireworks/models/llama-v3p1-8b-instruct",
+            "openai/gpt-4o",
+            "Qwen/Qwen2.5-72B-Instruct",
+            "anthropic.claude-3-5-sonnet-20241022-v2:0",
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude",
+            "my model",
+            "ft:gpt-4o-mini:acme::abc123",
+            at_limit.as_str(),
+        ] {
+            assert_eq!(model_name_problem(name), None, "{name}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::StreamTranslate;
 use crate::error::UpstreamError;
 use crate::ids::ProviderId;
 use crate::routing::{Lease, Outcome, Router};
+use crate::upstream::{Carry, EchoGuard, credential_echoed};
 use crate::usage::Usage;
 
 /// How a relayed stream ended.
@@ -43,6 +44,10 @@ type Finish = Box<dyn FnOnce(StreamSummary) + Send>;
 pub struct RelayStream {
     inner: ByteStream,
     relay: Box<dyn StreamTranslate>,
+    /// The provider's credential-echo guard, run over every raw chunk before the translator
+    /// sees it, with the previous chunk's tail carried over.
+    echo: EchoGuard,
+    carry: Carry,
     router: Router,
     lease: Lease,
     sent: Instant,
@@ -75,6 +80,7 @@ impl RelayStream {
     pub(crate) fn new(
         inner: ByteStream,
         relay: Box<dyn StreamTranslate>,
+        echo: EchoGuard,
         router: Router,
         lease: Lease,
         sent: Instant,
@@ -82,6 +88,8 @@ impl RelayStream {
         Self {
             inner,
             relay,
+            echo,
+            carry: Carry::default(),
             router,
             lease,
             sent,
@@ -261,6 +269,12 @@ impl Stream for RelayStream {
                 Poll::Ready(Some(Ok(chunk))) => {
                     if this.first_byte.is_none() {
                         this.first_byte = Some(this.sent.elapsed());
+                    }
+                    // Nothing of a chunk that completes a piece of the credential is
+                    // translated or forwarded: the stream ends with the gateway's error.
+                    if this.echo.finds_in_chunk(&mut this.carry, &chunk) {
+                        credential_echoed(&this.lease.provider_name);
+                        return this.end(batch, Some(UpstreamError::CredentialEcho));
                     }
                     match this.relay.push(chunk) {
                         Ok(out) => {

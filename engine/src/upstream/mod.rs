@@ -11,6 +11,7 @@
 //! adapter's headers (the credential among them), content type, accept and user agent.
 
 mod auth;
+mod echo;
 pub(crate) mod scrub;
 
 use std::sync::Arc;
@@ -22,9 +23,11 @@ use reqwest::{Client, Response, redirect};
 
 pub use self::auth::Authorize;
 use self::auth::authorizer_for;
+pub use self::echo::{Carry, EchoGuard, Secret};
 use crate::egress::{EgressResolver, is_egress_denied};
 use crate::error::{EngineError, UpstreamError};
 use crate::ids::ProviderId;
+use crate::metric_names as names;
 use crate::provider::{ProviderAdapter, UpstreamRequest, adapter_for};
 use crate::spec::{GatewaySpec, ProviderSpec, UpstreamTimeouts};
 
@@ -40,6 +43,8 @@ pub struct Provider {
     pub adapter: Arc<dyn ProviderAdapter>,
     /// The credential step run just before sending, for credentials the adapter cannot set.
     pub auth: Option<Arc<dyn Authorize>>,
+    /// Finds this provider's own credential in its answers (built once, here).
+    pub echo: EchoGuard,
     /// The timeouts of each HTTP client this provider needs: its own first, then one per
     /// distinct connect/read pair its deployments override.
     clients: Box<[ClientTimeouts]>,
@@ -113,6 +118,7 @@ impl Providers {
                     spec: p.clone(),
                     adapter: adapter_for(p)?,
                     auth: authorizer_for(p)?,
+                    echo: EchoGuard::for_provider(p),
                     clients: client_timeouts(spec, ProviderId::from_index(i), p.timeouts),
                 })
             })
@@ -261,18 +267,33 @@ impl UpstreamClients {
         Err(provider.adapter.classify_error(status, &headers, &body))
     }
 
-    /// Reads a whole non-streaming body, bounded by the provider's `max_response_bytes`.
+    /// Reads a whole non-streaming body, bounded by the provider's `max_response_bytes`, and
+    /// refuses it if it carries the provider's credential (before anything translates it).
     pub async fn read_body(
         &self,
         id: ProviderId,
         response: Response,
     ) -> Result<Bytes, UpstreamError> {
-        let limit = self
-            .providers
-            .get(id)
-            .map_or(0, |p| p.spec.max_response_bytes);
-        read_bounded(response, limit).await
+        let Some(provider) = self.providers.get(id) else {
+            return Err(UpstreamError::Malformed);
+        };
+        let body = read_bounded(response, provider.spec.max_response_bytes).await?;
+        if provider.echo.finds(&body) {
+            credential_echoed(&provider.spec.name);
+            return Err(UpstreamError::CredentialEcho);
+        }
+        Ok(body)
     }
+}
+
+/// Counts and logs (without the body) an answer refused for echoing `provider`'s credential.
+pub(crate) fn credential_echoed(provider: &str) {
+    metrics::counter!(names::UPSTREAM_CREDENTIAL_ECHOES_TOTAL, "provider" => provider.to_owned())
+        .increment(1);
+    tracing::warn!(
+        provider,
+        "the provider's answer carried its own credential; refused, nothing of it forwarded"
+    );
 }
 
 fn build_client(p: &ProviderSpec, timeouts: ClientTimeouts) -> Result<Client, EngineError> {
