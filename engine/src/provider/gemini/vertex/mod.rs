@@ -149,20 +149,14 @@ impl ProviderAdapter for VertexAdapter {
         request: &ChatRequest,
         max_event_bytes: usize,
     ) -> Box<dyn StreamTranslate> {
-        let claude = ChunkRelay::new(anthropic::StreamTranslator::new(AnthropicStream {
-            include_usage: request.client_wants_usage(),
-            created: super::unix_now(),
-            max_event_bytes,
-        }));
-        Box::new(Sniffing {
-            pending: Some(Pending {
-                buffer: BytesMut::new(),
-                gemini: gemini_stream(request, max_event_bytes),
-                claude,
-            }),
-            chosen: None,
-            max_event_bytes,
-        })
+        sniffing_stream(
+            gemini_stream(request, max_event_bytes),
+            AnthropicStream {
+                include_usage: request.client_wants_usage(),
+                created: super::unix_now(),
+                max_event_bytes,
+            },
+        )
     }
 
     fn classify_error(
@@ -201,6 +195,26 @@ impl ProviderAdapter for VertexAdapter {
         let (body, usage) = embeddings::predict_response(&body, request)?;
         Ok((body, Some(usage)))
     }
+}
+
+/// Vertex's stream translator: `gemini` or the Anthropic translation built from `claude`,
+/// whichever dialect the stream's first line speaks. Public only so the fuzz crate
+/// (`fuzz/fuzz_targets/vertex_stream_translator.rs`) can drive it; not a stable API.
+#[doc(hidden)]
+pub fn sniffing_stream(
+    gemini: super::StreamTranslator,
+    claude: AnthropicStream,
+) -> Box<dyn StreamTranslate> {
+    let max_event_bytes = claude.max_event_bytes;
+    Box::new(Sniffing {
+        pending: Some(Pending {
+            buffer: BytesMut::new(),
+            gemini,
+            claude: ChunkRelay::new(anthropic::StreamTranslator::new(claude)),
+        }),
+        chosen: None,
+        max_event_bytes,
+    })
 }
 
 /// A stream whose dialect is read from its first line, then translated by that dialect.
