@@ -118,6 +118,11 @@ impl SseDecoder {
 
     /// Handles one complete line (without its LF); returns the event a blank line completes.
     fn take_line(&mut self, line: &[u8]) -> Result<Option<SseEvent>, StreamError> {
+        // The whole line (field name, CR and all) counts, as it does while unfinished between
+        // reads: otherwise the cap would depend on where the reads split it.
+        if line.len() + self.current.data.len() + self.current.name.len() > self.max_event_bytes {
+            return Err(StreamError::EventTooLarge(self.max_event_bytes));
+        }
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             if !self.has_data && self.current.name.is_empty() {
@@ -202,5 +207,33 @@ mod tests {
         let mut d = SseDecoder::new(16);
         let r = d.feed(b"data: 0123456789\ndata: 0123456789\n", |_| Ok(()));
         assert_eq!(r, Err(StreamError::EventTooLarge(16)));
+    }
+
+    /// Found by the `gemini_stream_translator` fuzz target: a line past the cap was refused
+    /// only when it spanned reads (the unfinished line is measured whole, field name and all),
+    /// while in one read a comment or ignored field was skipped unmeasured and a data line was
+    /// measured without its `data: ` prefix. Every split must give the one answer.
+    #[test]
+    fn a_line_past_the_cap_is_refused_however_it_is_split() {
+        let lines: [&[u8]; 4] = [
+            b": 0123456789abcdef\n\n",
+            b"id: 0123456789abcdef\n\n",
+            b"data: 0123456789ab\n\n",
+            b"data: 0123456789ab\r\n\r\n",
+        ];
+        for bytes in lines {
+            for at in 0..=bytes.len() {
+                let mut d = SseDecoder::new(16);
+                let r = d
+                    .feed(&bytes[..at], |_| Ok(()))
+                    .and_then(|()| d.feed(&bytes[at..], |_| Ok(())));
+                let line = String::from_utf8_lossy(bytes);
+                assert_eq!(
+                    r,
+                    Err(StreamError::EventTooLarge(16)),
+                    "{line:?} split at {at}"
+                );
+            }
+        }
     }
 }
