@@ -45,18 +45,19 @@ impl SseDecoder {
     /// One upstream read through `on_event`, for a stateful translator whose stream is over
     /// once `done`: returns the bytes `on_event` wrote. An error after some output is
     /// deferred — that output goes out now, the error on the next call or [`Self::finish`] —
-    /// and every later call returns it again.
+    /// and every later call returns it again, unless the stream is done: an error after the
+    /// end (bytes after it in the same read) is ignored, as a later read would be.
     pub(crate) fn push(
         &mut self,
         bytes: &[u8],
         done: bool,
         mut on_event: impl FnMut(&SseEvent, &mut Vec<u8>) -> Result<(), StreamError>,
     ) -> Result<bytes::Bytes, StreamError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
         if done {
             return Ok(bytes::Bytes::new());
+        }
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
         }
         let mut out = Vec::new();
         match self.feed(bytes, |e| on_event(&e, &mut out)) {
@@ -72,12 +73,12 @@ impl SseDecoder {
         }
     }
 
-    /// The upstream body ended: `Ok` only if the stream completed (`done`). Returns the error
-    /// [`Self::push`] deferred, else [`StreamError::Truncated`].
+    /// The upstream body ended: `Ok` if the stream completed (`done`), whatever came after.
+    /// Else the error [`Self::push`] deferred, or [`StreamError::Truncated`].
     pub(crate) fn finish(&self, done: bool) -> Result<(), StreamError> {
         match &self.failed {
+            _ if done => Ok(()),
             Some(e) => Err(e.clone()),
-            None if done => Ok(()),
             None => Err(StreamError::Truncated),
         }
     }
@@ -168,6 +169,7 @@ impl SseDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     fn decode(parts: &[&[u8]]) -> Vec<SseEvent> {
         let mut d = SseDecoder::new(1024);
@@ -207,6 +209,27 @@ mod tests {
         let mut d = SseDecoder::new(16);
         let r = d.feed(b"data: 0123456789\ndata: 0123456789\n", |_| Ok(()));
         assert_eq!(r, Err(StreamError::EventTooLarge(16)));
+    }
+
+    /// Bytes after the event that ended the stream do not fail it, even an oversized line in
+    /// the same read: the relay stops reading at the end, so a later read is never made.
+    #[test]
+    fn an_error_after_the_end_in_the_same_read_is_ignored() {
+        let mut d = SseDecoder::new(32);
+        let mut done = false;
+        let bytes = b"event: stop\ndata: {}\n\n: 0123456789012345678901234567890123456789\n";
+        let out = d.push(bytes, done, |e, out| {
+            done |= e.name == "stop";
+            out.extend_from_slice(b"ok");
+            Ok(())
+        });
+        assert_eq!(out.as_deref(), Ok(&b"ok"[..]));
+        assert!(done);
+        assert_eq!(
+            d.push(b"data: more\n\n", done, |_, _| Ok(())),
+            Ok(Bytes::new())
+        );
+        assert_eq!(d.finish(done), Ok(()));
     }
 
     /// Found by the `gemini_stream_translator` fuzz target: a line past the cap was refused
