@@ -11,6 +11,7 @@ use portcullis_engine::{StreamError, StreamTranslate, Usage};
 pub const CAPS: [usize; 4] = [128, 512, 4096, 65536];
 
 /// A stream target's input: `[read size][mode]` then the upstream body.
+#[allow(dead_code)] // not every target reads every field
 pub struct Input<'a> {
     /// Bytes per read (0 counts as 1).
     pub step: usize,
