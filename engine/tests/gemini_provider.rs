@@ -294,3 +294,27 @@ fn an_oversized_event_is_refused() {
         Err(StreamError::EventTooLarge(1024))
     );
 }
+
+/// The split property `fuzz/fuzz_targets/split.rs` checks, with reads stopping at the end as
+/// the relay's do: events after the last candidate finished still counted when they came in the same read (an error failed the finished
+/// stream, a later `usageMetadata` replaced the usage), but never in a later read, which the
+/// relay does not make once the stream is done.
+#[test]
+fn events_after_the_end_are_ignored_in_the_same_read_too() {
+    let input = fixture("stream_text.gemini.sse");
+    let mut t = translator(true, 1)();
+    let (want, err) = run(&mut t, &[&input]);
+    assert_eq!(err, None);
+    let usage = t.usage();
+    let trailers: [&[u8]; 3] = [
+        b"data: {\"error\": {\"code\": 500, \"status\": \"INTERNAL\"}}\n\n",
+        b"data: not json\n\n",
+        b"data: {\"usageMetadata\": {\"promptTokenCount\": 999, \"totalTokenCount\": 999}}\n\n",
+    ];
+    for trailer in trailers {
+        let mut t = translator(true, 1)();
+        let (out, err) = run(&mut t, &[&[&input[..], trailer].concat()]);
+        assert_eq!((out, err), (want.clone(), None));
+        assert_eq!(t.usage(), usage);
+    }
+}

@@ -76,6 +76,14 @@ impl Default for AnthropicOptions {
     }
 }
 
+/// The relay of a native Messages stream (`/v1/messages` to an Anthropic provider), as
+/// [`AnthropicAdapter`]'s `messages_stream` builds it. Public only so the fuzz crate
+/// (`fuzz/fuzz_targets/anthropic_native_relay.rs`) can drive it; not a stable API.
+#[doc(hidden)]
+pub fn native_relay(max_event_bytes: usize) -> Box<dyn StreamTranslate> {
+    Box::new(NativeRelay::new(max_event_bytes))
+}
+
 /// A prepared Anthropic provider: endpoint and headers built once, at start-up.
 #[derive(Debug)]
 pub(crate) struct AnthropicAdapter {
@@ -249,7 +257,7 @@ impl NativeMessages for AnthropicAdapter {
     }
 
     fn messages_stream(&self, max_event_bytes: usize) -> Box<dyn StreamTranslate> {
-        Box::new(NativeRelay::new(max_event_bytes))
+        native_relay(max_event_bytes)
     }
 }
 

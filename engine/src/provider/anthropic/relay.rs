@@ -123,6 +123,10 @@ fn on_event(
 
 impl StreamTranslate for NativeRelay {
     fn push(&mut self, chunk: Bytes) -> Result<Bytes, StreamError> {
+        // After `message_stop` nothing counts, even an error later in the same read.
+        if self.done {
+            return Ok(Bytes::new());
+        }
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -159,8 +163,8 @@ impl StreamTranslate for NativeRelay {
 
     fn finish(&mut self) -> Result<(), StreamError> {
         match &self.failed {
+            _ if self.done => Ok(()),
             Some(e) => Err(e.clone()),
-            None if self.done => Ok(()),
             None => Err(StreamError::Truncated),
         }
     }
@@ -213,6 +217,18 @@ mod tests {
         };
         assert_eq!(relay.push(Bytes::new()), Err(e.clone()));
         assert_eq!(relay.finish(), Err(e));
+    }
+
+    #[test]
+    fn native_relay_ignores_an_oversized_line_after_message_stop_in_the_same_read() {
+        let mut relay = NativeRelay::new(1024);
+        let trailer = format!(": {}\n", "x".repeat(2000));
+        let out = relay
+            .push(Bytes::from(format!("{STREAM}{trailer}")))
+            .unwrap();
+        assert_eq!(out, STREAM.replace("\r\n", "\n").as_bytes());
+        assert_eq!(relay.push(Bytes::from(trailer)), Ok(Bytes::new()));
+        assert_eq!(relay.finish(), Ok(()));
     }
 
     #[test]

@@ -45,18 +45,19 @@ impl SseDecoder {
     /// One upstream read through `on_event`, for a stateful translator whose stream is over
     /// once `done`: returns the bytes `on_event` wrote. An error after some output is
     /// deferred — that output goes out now, the error on the next call or [`Self::finish`] —
-    /// and every later call returns it again.
+    /// and every later call returns it again, unless the stream is done: an error after the
+    /// end (bytes after it in the same read) is ignored, as a later read would be.
     pub(crate) fn push(
         &mut self,
         bytes: &[u8],
         done: bool,
         mut on_event: impl FnMut(&SseEvent, &mut Vec<u8>) -> Result<(), StreamError>,
     ) -> Result<bytes::Bytes, StreamError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
         if done {
             return Ok(bytes::Bytes::new());
+        }
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
         }
         let mut out = Vec::new();
         match self.feed(bytes, |e| on_event(&e, &mut out)) {
@@ -72,12 +73,12 @@ impl SseDecoder {
         }
     }
 
-    /// The upstream body ended: `Ok` only if the stream completed (`done`). Returns the error
-    /// [`Self::push`] deferred, else [`StreamError::Truncated`].
+    /// The upstream body ended: `Ok` if the stream completed (`done`), whatever came after.
+    /// Else the error [`Self::push`] deferred, or [`StreamError::Truncated`].
     pub(crate) fn finish(&self, done: bool) -> Result<(), StreamError> {
         match &self.failed {
+            _ if done => Ok(()),
             Some(e) => Err(e.clone()),
-            None if done => Ok(()),
             None => Err(StreamError::Truncated),
         }
     }
@@ -118,6 +119,11 @@ impl SseDecoder {
 
     /// Handles one complete line (without its LF); returns the event a blank line completes.
     fn take_line(&mut self, line: &[u8]) -> Result<Option<SseEvent>, StreamError> {
+        // The whole line (field name, CR and all) counts, as it does while unfinished between
+        // reads: otherwise the cap would depend on where the reads split it.
+        if line.len() + self.current.data.len() + self.current.name.len() > self.max_event_bytes {
+            return Err(StreamError::EventTooLarge(self.max_event_bytes));
+        }
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             if !self.has_data && self.current.name.is_empty() {
@@ -163,6 +169,7 @@ impl SseDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     fn decode(parts: &[&[u8]]) -> Vec<SseEvent> {
         let mut d = SseDecoder::new(1024);
@@ -202,5 +209,54 @@ mod tests {
         let mut d = SseDecoder::new(16);
         let r = d.feed(b"data: 0123456789\ndata: 0123456789\n", |_| Ok(()));
         assert_eq!(r, Err(StreamError::EventTooLarge(16)));
+    }
+
+    /// Bytes after the event that ended the stream do not fail it, even an oversized line in
+    /// the same read: the relay stops reading at the end, so a later read is never made.
+    #[test]
+    fn an_error_after_the_end_in_the_same_read_is_ignored() {
+        let mut d = SseDecoder::new(32);
+        let mut done = false;
+        let bytes = b"event: stop\ndata: {}\n\n: 0123456789012345678901234567890123456789\n";
+        let out = d.push(bytes, done, |e, out| {
+            done |= e.name == "stop";
+            out.extend_from_slice(b"ok");
+            Ok(())
+        });
+        assert_eq!(out.as_deref(), Ok(&b"ok"[..]));
+        assert!(done);
+        assert_eq!(
+            d.push(b"data: more\n\n", done, |_, _| Ok(())),
+            Ok(Bytes::new())
+        );
+        assert_eq!(d.finish(done), Ok(()));
+    }
+
+    /// Found by the `gemini_stream_translator` fuzz target: a line past the cap was refused
+    /// only when it spanned reads (the unfinished line is measured whole, field name and all),
+    /// while in one read a comment or ignored field was skipped unmeasured and a data line was
+    /// measured without its `data: ` prefix. Every split must give the one answer.
+    #[test]
+    fn a_line_past_the_cap_is_refused_however_it_is_split() {
+        let lines: [&[u8]; 4] = [
+            b": 0123456789abcdef\n\n",
+            b"id: 0123456789abcdef\n\n",
+            b"data: 0123456789ab\n\n",
+            b"data: 0123456789ab\r\n\r\n",
+        ];
+        for bytes in lines {
+            for at in 0..=bytes.len() {
+                let mut d = SseDecoder::new(16);
+                let r = d
+                    .feed(&bytes[..at], |_| Ok(()))
+                    .and_then(|()| d.feed(&bytes[at..], |_| Ok(())));
+                let line = String::from_utf8_lossy(bytes);
+                assert_eq!(
+                    r,
+                    Err(StreamError::EventTooLarge(16)),
+                    "{line:?} split at {at}"
+                );
+            }
+        }
     }
 }

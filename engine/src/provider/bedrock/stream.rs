@@ -13,6 +13,7 @@
 //!
 //! Output depends only on the frame sequence, so it is byte-identical however the upstream
 //! bytes are split. An error found after some output is deferred: that output goes out first.
+//! Bytes after `metadata` are ignored, even a bad frame in the same read.
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -78,11 +79,13 @@ impl StreamTranslator {
 
 impl StreamTranslate for StreamTranslator {
     fn push(&mut self, chunk: Bytes) -> Result<Bytes, StreamError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        // A complete stream ignores what follows, even an error later in the same read: the
+        // relay stops reading at the end, so a later read would never be seen either.
         if self.state.done {
             return Ok(Bytes::new());
+        }
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
         }
         let mut out = Vec::new();
         let state = &mut self.state;
@@ -116,8 +119,8 @@ impl StreamTranslate for StreamTranslator {
 
     fn finish(&mut self) -> Result<(), StreamError> {
         match &self.failed {
+            _ if self.state.done => Ok(()),
             Some(e) => Err(e.clone()),
-            None if self.state.done => Ok(()),
             None => Err(StreamError::Truncated),
         }
     }

@@ -218,3 +218,24 @@ fn a_guardrail_stop_finishes_with_content_filter() {
         "content_filter"
     );
 }
+
+/// Found by the `bedrock_stream_translator` fuzz target: a bad frame after `metadata` failed
+/// the finished stream when it came in the same read, but was never read (the relay stops at
+/// the end) when it came in a later one.
+#[test]
+fn bytes_after_the_end_are_ignored_in_the_same_read_too() {
+    let mut complete = StreamTranslator::new(opts(true));
+    let want = complete.push(Bytes::from(transcript())).unwrap();
+    let oversized = event_frame("contentBlockDelta", &[b' '; 5000]);
+    let mut corrupt = event_frame("contentBlockDelta", b"{}");
+    corrupt[20] ^= 1;
+    for trailer in [oversized, corrupt] {
+        let mut bytes = transcript();
+        bytes.extend_from_slice(&trailer);
+        let mut t = StreamTranslator::new(opts(true));
+        assert_eq!(t.push(Bytes::from(bytes)).unwrap(), want);
+        assert!(t.is_done());
+        assert_eq!(t.push(Bytes::from(trailer)).unwrap(), Bytes::new());
+        assert_eq!(t.finish(), Ok(()));
+    }
+}

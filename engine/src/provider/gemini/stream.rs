@@ -15,7 +15,8 @@
 //! events so far, the last one winning: Google sends cumulative counts), and `data: [DONE]`.
 //! A blocked prompt (`promptFeedback.blockReason`) or an `error` object ends the stream as a
 //! typed provider error, never its text. Output depends only on the event sequence, so it is
-//! byte-identical however the upstream bytes are split, with LF or CRLF line ends.
+//! byte-identical however the upstream bytes are split, with LF or CRLF line ends. Events after
+//! the stream is complete are ignored, even in the same read (their usage and errors too).
 
 use bytes::Bytes;
 
@@ -96,6 +97,11 @@ impl StreamTranslator {
 
 impl StreamTranslate for StreamTranslator {
     fn push(&mut self, chunk: Bytes) -> Result<Bytes, StreamError> {
+        // A complete stream ignores what follows, even an error later in the same read: the
+        // relay stops reading at the end, so a later read would never be seen either.
+        if self.state.done {
+            return Ok(Bytes::new());
+        }
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -139,8 +145,8 @@ impl StreamTranslate for StreamTranslator {
 
     fn finish(&mut self) -> Result<(), StreamError> {
         match &self.failed {
+            _ if self.state.done => Ok(()),
             Some(e) => Err(e.clone()),
-            None if self.state.done => Ok(()),
             None => Err(StreamError::Truncated),
         }
     }
@@ -148,7 +154,7 @@ impl StreamTranslate for StreamTranslator {
 
 impl State {
     fn on_event(&mut self, event: &SseEvent, out: &mut Vec<u8>) -> Result<(), StreamError> {
-        if event.data.is_empty() || event.data == b"[DONE]" {
+        if self.done || event.data.is_empty() || event.data == b"[DONE]" {
             return Ok(());
         }
         let parsed: ResponseIn =
@@ -160,9 +166,6 @@ impl State {
         }
         if let Some(usage) = parsed.usage_metadata {
             self.usage = Some(usage);
-        }
-        if self.done {
-            return Ok(());
         }
         if parsed.candidates.is_empty()
             && parsed

@@ -149,20 +149,14 @@ impl ProviderAdapter for VertexAdapter {
         request: &ChatRequest,
         max_event_bytes: usize,
     ) -> Box<dyn StreamTranslate> {
-        let claude = ChunkRelay::new(anthropic::StreamTranslator::new(AnthropicStream {
-            include_usage: request.client_wants_usage(),
-            created: super::unix_now(),
-            max_event_bytes,
-        }));
-        Box::new(Sniffing {
-            pending: Some(Pending {
-                buffer: BytesMut::new(),
-                gemini: gemini_stream(request, max_event_bytes),
-                claude,
-            }),
-            chosen: None,
-            max_event_bytes,
-        })
+        sniffing_stream(
+            gemini_stream(request, max_event_bytes),
+            AnthropicStream {
+                include_usage: request.client_wants_usage(),
+                created: super::unix_now(),
+                max_event_bytes,
+            },
+        )
     }
 
     fn classify_error(
@@ -203,6 +197,26 @@ impl ProviderAdapter for VertexAdapter {
     }
 }
 
+/// Vertex's stream translator: `gemini` or the Anthropic translation built from `claude`,
+/// whichever dialect the stream's first line speaks. Public only so the fuzz crate
+/// (`fuzz/fuzz_targets/vertex_stream_translator.rs`) can drive it; not a stable API.
+#[doc(hidden)]
+pub fn sniffing_stream(
+    gemini: super::StreamTranslator,
+    claude: AnthropicStream,
+) -> Box<dyn StreamTranslate> {
+    let max_event_bytes = claude.max_event_bytes;
+    Box::new(Sniffing {
+        pending: Some(Pending {
+            buffer: BytesMut::new(),
+            gemini,
+            claude: ChunkRelay::new(anthropic::StreamTranslator::new(claude)),
+        }),
+        chosen: None,
+        max_event_bytes,
+    })
+}
+
 /// A stream whose dialect is read from its first line, then translated by that dialect.
 #[derive(Debug)]
 struct Sniffing {
@@ -218,24 +232,13 @@ struct Pending {
     claude: ChunkRelay,
 }
 
-/// Which dialect a stream speaks, from its first non-empty complete line.
-fn dialect_of(buffer: &[u8]) -> Option<bool> {
-    let mut rest = buffer;
-    while let Some(nl) = memchr::memchr(b'\n', rest) {
-        let line = rest[..nl].strip_suffix(b"\r").unwrap_or(&rest[..nl]);
-        rest = &rest[nl + 1..];
-        if line.is_empty() || line.starts_with(b":") {
-            continue;
-        }
-        // `true`: Anthropic.
-        return Some(
-            line.starts_with(b"event:")
-                || (line.starts_with(b"data:")
-                    && memchr::memmem::find(line, b"\"type\"").is_some()
-                    && memchr::memmem::find(line, b"\"candidates\"").is_none()),
-        );
-    }
-    None
+/// Whether a stream's first line that is neither blank nor a comment speaks Anthropic's
+/// dialect (else Gemini's).
+fn is_anthropic(line: &[u8]) -> bool {
+    line.starts_with(b"event:")
+        || (line.starts_with(b"data:")
+            && memchr::memmem::find(line, b"\"type\"").is_some()
+            && memchr::memmem::find(line, b"\"candidates\"").is_none())
 }
 
 impl StreamTranslate for Sniffing {
@@ -247,11 +250,26 @@ impl StreamTranslate for Sniffing {
             return Err(StreamError::Malformed);
         };
         pending.buffer.extend_from_slice(&chunk);
-        let Some(claude) = dialect_of(&pending.buffer) else {
-            if pending.buffer.len() > self.max_event_bytes {
-                return Err(StreamError::EventTooLarge(self.max_event_bytes));
+        // Blank and comment lines before the first telling one are dropped (the SSE decoder
+        // skips them too), each measured against the cap as the decoder would: the buffer
+        // stays bounded and the answer does not depend on how the reads split the preamble.
+        let too_large = StreamError::EventTooLarge(self.max_event_bytes);
+        let claude = loop {
+            let Some(nl) = memchr::memchr(b'\n', &pending.buffer) else {
+                if pending.buffer.len() > self.max_event_bytes {
+                    return Err(too_large);
+                }
+                return Ok(Bytes::new());
+            };
+            if nl > self.max_event_bytes {
+                return Err(too_large);
             }
-            return Ok(Bytes::new());
+            let line = &pending.buffer[..nl];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if !line.is_empty() && !line.starts_with(b":") {
+                break is_anthropic(line);
+            }
+            let _ = pending.buffer.split_to(nl + 1);
         };
         let Some(p) = self.pending.take() else {
             return Err(StreamError::Malformed);

@@ -174,3 +174,30 @@ fn streams_pick_their_dialect_from_the_first_line_however_split() {
     t.push(Bytes::from_static(b"data: {\"cand")).unwrap();
     assert_eq!(t.finish(), Err(StreamError::Truncated));
 }
+
+/// The split property the `vertex_stream_translator` fuzz target checks: blank and comment
+/// lines before the first telling line were buffered and counted against the cap only while
+/// the dialect was unknown, so a long preamble was refused in small reads, accepted in one.
+#[test]
+fn a_preamble_of_blank_and_comment_lines_is_judged_the_same_however_split() {
+    let a = adapter();
+    let blank = format!("{}{GEMINI_STREAM}", ":\n\n".repeat(400));
+    let comment = format!(": {}\n{GEMINI_STREAM}", "x".repeat(2000));
+    for (input, want) in [
+        (blank, Ok(())),
+        (comment, Err(StreamError::EventTooLarge(1024))),
+    ] {
+        for step in [1, 7, 100, input.len()] {
+            let mut t = a.stream_translator(&chat(HELLO_STREAM), 1024);
+            let mut end = Ok(());
+            for read in input.as_bytes().chunks(step) {
+                if let Err(e) = t.push(Bytes::copy_from_slice(read)) {
+                    end = Err(e);
+                    break;
+                }
+            }
+            let end = end.and_then(|()| t.finish());
+            assert_eq!(end, want, "reads of {step}");
+        }
+    }
+}
