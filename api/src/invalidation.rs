@@ -22,13 +22,19 @@ pub(crate) fn start(config: &Config, auth: &Authenticator) -> Option<JoinHandle<
     let LimiterBackend::Redis(redis) = &config.limits.backend else {
         return None;
     };
-    if redis.cluster {
-        // Pub/sub on a cluster needs its own client; the TTL remains the bound there.
-        tracing::info!("key invalidation over Redis Cluster pub/sub is not wired: TTL applies");
-        return None;
-    }
     let options = RedisOptions::with_timeout(redis.timeout);
-    let events = match KeyEvents::new(redis.url.expose_secret(), &options) {
+    // On a cluster, pub/sub is broadcast to every node: any node that answers will do.
+    let nodes: Vec<String> = if redis.cluster {
+        redis
+            .url
+            .expose_secret()
+            .split(',')
+            .map(|u| u.trim().to_owned())
+            .collect()
+    } else {
+        vec![redis.url.expose_secret().to_owned()]
+    };
+    let events = match KeyEvents::new_any(&nodes, &options) {
         Ok(events) => Arc::new(events),
         Err(e) => {
             tracing::warn!("key invalidation over Redis unavailable, the TTL applies: {e}");

@@ -48,3 +48,25 @@ async fn a_subscriber_that_lost_its_connection_is_told_to_flush_after_reconnecti
     let got = tokio::time::timeout(WITHIN, sub.recv()).await.unwrap();
     assert_eq!(got, Some(KeyEvent::KeyChanged("key-2".into())));
 }
+
+/// On a Redis Cluster an event published through one node reaches a subscriber on another:
+/// classic pub/sub is broadcast over the cluster bus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_cluster_an_event_published_on_one_node_reaches_a_subscriber_on_another() {
+    let Some(cluster) = portcullis_storage::testing::RedisCluster::start().unwrap() else {
+        return;
+    };
+    let urls = cluster.urls();
+    let mut reversed = urls.clone();
+    reversed.reverse();
+    let options = RedisOptions::with_timeout(Duration::from_secs(2));
+    let subscriber = KeyEvents::new_any(&urls, &options).unwrap();
+    let publisher = KeyEvents::new_any(&reversed, &options).unwrap();
+    let mut sub = subscriber.subscribe().await.unwrap();
+    publisher
+        .publish(&KeyEvent::KeyChanged("key-on-cluster".into()))
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(WITHIN, sub.recv()).await.unwrap();
+    assert_eq!(got, Some(KeyEvent::KeyChanged("key-on-cluster".into())));
+}

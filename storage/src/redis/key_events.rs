@@ -53,18 +53,26 @@ impl KeyEvent {
     }
 }
 
-/// Publishes and subscribes to key events on one Redis.
+/// Publishes and subscribes to key events on one Redis (or any node of a cluster).
 #[derive(Clone)]
 pub struct KeyEvents {
+    nodes: Vec<Node>,
+    timeout: Duration,
+}
+
+/// One Redis this replica may talk to.
+#[derive(Clone)]
+struct Node {
     client: redis::Client,
     /// deadpool-redis takes a URL only: with a private CA, publishing opens a connection.
     pool: Option<deadpool_redis::Pool>,
-    timeout: Duration,
 }
 
 impl std::fmt::Debug for KeyEvents {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyEvents").finish_non_exhaustive()
+        f.debug_struct("KeyEvents")
+            .field("nodes", &self.nodes.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -91,63 +99,92 @@ impl Drop for KeySubscription {
 impl KeyEvents {
     /// For the Redis at `url` (`redis://` or `rediss://`; no connection is made yet).
     pub fn new(url: &str, options: &RedisOptions) -> Result<Self, StorageError> {
-        let client = client(url, options)?;
-        let pool = match options.ca_pem {
-            Some(_) => None,
-            None => Some(
-                deadpool_redis::Config::from_url(url)
-                    .create_pool(Some(deadpool_redis::Runtime::Tokio1))
-                    .map_err(|_| StorageError::Unavailable("redis pool"))?,
-            ),
-        };
-        let timeout = options.effective_timeout();
+        Self::new_any(&[url.to_owned()], options)
+    }
+
+    /// For any of `urls` — the nodes of a Redis Cluster — whichever answers (no connection is
+    /// made yet).
+    pub fn new_any(urls: &[String], options: &RedisOptions) -> Result<Self, StorageError> {
+        if urls.is_empty() {
+            return Err(StorageError::Unavailable("redis: no node"));
+        }
+        let nodes = urls
+            .iter()
+            .map(|url| {
+                let pool = match options.ca_pem {
+                    Some(_) => None,
+                    None => Some(
+                        deadpool_redis::Config::from_url(url.as_str())
+                            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+                            .map_err(|_| StorageError::Unavailable("redis pool"))?,
+                    ),
+                };
+                Ok(Node {
+                    client: client(url, options)?,
+                    pool,
+                })
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
         Ok(Self {
-            client,
-            pool,
-            timeout,
+            nodes,
+            timeout: options.effective_timeout(),
         })
     }
 
-    /// Tell every replica. `Reconnected` is local-only and is not sent.
+    /// Tell every replica. `Reconnected` is local-only and is not sent. Tries each node in
+    /// turn, each within the timeout.
     pub async fn publish(&self, event: &KeyEvent) -> Result<(), StorageError> {
         let Some(payload) = event.encode() else {
             return Ok(());
         };
         let mut cmd = redis::cmd("PUBLISH");
         cmd.arg(CHANNEL).arg(payload);
-        let work = async {
-            match &self.pool {
-                Some(pool) => {
-                    let mut conn = pool.get().await.map_err(|_| UNAVAILABLE)?;
-                    cmd.query_async::<i64>(&mut conn).await
-                }
-                None => {
-                    let mut conn = self.client.get_multiplexed_async_connection().await;
-                    match &mut conn {
-                        Ok(c) => cmd.query_async::<i64>(c).await,
-                        Err(e) => Err(e.clone()),
+        let mut last = UNAVAILABLE;
+        for node in &self.nodes {
+            let work = async {
+                match &node.pool {
+                    Some(pool) => {
+                        let mut conn = pool.get().await.map_err(|_| UNAVAILABLE)?;
+                        cmd.query_async::<i64>(&mut conn).await
+                    }
+                    None => {
+                        let mut conn = node.client.get_multiplexed_async_connection().await;
+                        match &mut conn {
+                            Ok(c) => cmd.query_async::<i64>(c).await,
+                            Err(e) => Err(e.clone()),
+                        }
                     }
                 }
+                .map(|_| ())
+                .map_err(|e| unavailable(&e))
+            };
+            match tokio::time::timeout(self.timeout, work).await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(e)) => last = e,
+                Err(_) => last = StorageError::Unavailable("redis timeout"),
             }
-            .map(|_| ())
-            .map_err(|e| unavailable(&e))
-        };
-        tokio::time::timeout(self.timeout, work)
-            .await
-            .map_err(|_| StorageError::Unavailable("redis timeout"))?
+        }
+        Err(last)
     }
 
     /// Subscribe, and resolve once the first subscription is live (so nothing published
-    /// after this returns is missed). Later drops reconnect in the background.
+    /// after this returns is missed). Later drops reconnect in the background, to the next
+    /// node that answers.
     pub async fn subscribe(&self) -> Result<KeySubscription, StorageError> {
-        let first = tokio::time::timeout(self.timeout, open(&self.client))
-            .await
-            .map_err(|_| StorageError::Unavailable("redis timeout"))?
-            .map_err(|e| unavailable(&e))?;
-        let (tx, events) = mpsc::channel(1024);
-        let client = self.client.clone();
-        let task = tokio::spawn(run(client, first, tx));
-        Ok(KeySubscription { events, task })
+        let mut last = UNAVAILABLE;
+        for (i, node) in self.nodes.iter().enumerate() {
+            match tokio::time::timeout(self.timeout, open(&node.client)).await {
+                Ok(Ok(first)) => {
+                    let (tx, events) = mpsc::channel(1024);
+                    let clients = self.nodes.iter().map(|n| n.client.clone()).collect();
+                    let task = tokio::spawn(run(clients, i, first, tx));
+                    return Ok(KeySubscription { events, task });
+                }
+                Ok(Err(e)) => last = unavailable(&e),
+                Err(_) => last = StorageError::Unavailable("redis timeout"),
+            }
+        }
+        Err(last)
     }
 }
 
@@ -158,7 +195,8 @@ async fn open(client: &redis::Client) -> redis::RedisResult<redis::aio::PubSubSt
 }
 
 async fn run(
-    client: redis::Client,
+    clients: Vec<redis::Client>,
+    mut at: usize,
     mut stream: redis::aio::PubSubStream,
     tx: mpsc::Sender<KeyEvent>,
 ) {
@@ -179,9 +217,19 @@ async fn run(
             if tx.is_closed() {
                 return;
             }
-            match open(&client).await {
-                Ok(s) => break s,
-                Err(_) => {
+            // The same node first (it may be back), then the others in turn.
+            let mut opened = None;
+            for k in 0..clients.len() {
+                let i = (at + k) % clients.len();
+                if let Ok(s) = open(&clients[i]).await {
+                    at = i;
+                    opened = Some(s);
+                    break;
+                }
+            }
+            match opened {
+                Some(s) => break s,
+                None => {
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(2));
                 }
