@@ -15,7 +15,7 @@ import json, os, re, sys
 
 doc_path, bench = sys.argv[1], sys.argv[2]
 rel = os.path.relpath(bench, os.path.dirname(doc_path) or ".")
-SCENARIOS = ["overhead", "throughput", "streaming", "governed", "faults", "soak"]
+SCENARIOS = ["overhead", "neutral", "throughput", "streaming", "governed", "faults", "soak"]
 
 def load(name):
     p = os.path.join(bench, name, "summary.json")
@@ -28,7 +28,7 @@ def kib(v): return f"{v / 1024:.1f} MiB"
 
 def header(s):
     dirty = " (uncommitted changes)" if s.get("dirty") else ""
-    pin = "pinned (gateway on CPU 0; mock, client on CPU 1)" if s.get("pinned") else "not pinned"
+    pin = "pinned (gateway on CPU 0; upstream and client on CPU 1)" if s.get("pinned") else "not pinned"
     return [f"Command: `{s['command']}` — commit `{s['commit']}`{dirty}, {s['date']}, "
             f"{s['machine']}, {pin}, `{s['profile']}` build.", ""]
 
@@ -105,16 +105,17 @@ def governed(s):
     for v, p99_target in (("memory", 50), ("redis", 120)):
         g = s.get(v)
         if not g or "not_run" in g:
-            rows.append((v, "not run: the limiter's config is not accepted by this build", "", "", ""))
+            rows.append((v, "not run: the limiter's config is not accepted by this build", "", "", "", ""))
             target(f"{v} limiter: added p99 ≤ {p99_target} µs", "not run", None, "governed")
             continue
         a = g["added_us"]
         rows.append((v, plus(a["p50"]), plus(a["p99"]), f"{rate(g['c64']['rps'])} req/s",
-                     us(g["gateway_cpu_us_per_request"]["c64"])))
+                     us(g["gateway_cpu_us_per_request"]["c64"]), g.get("redis_round_trips_per_request", "—")))
         if v == "memory":
             target("governance on (memory): added p50 ≤ 30 µs", plus(a["p50"]), a["p50"] <= 30, "governed")
         target(f"governance on ({v}): added p99 ≤ {p99_target} µs", plus(a["p99"]), a["p99"] <= p99_target, "governed")
-    return out + table(["limiter", "added p50 (c=1)", "added p99 (c=1)", "c=64 throughput", "CPU/request (c=64)"], rows) \
+    return out + table(["limiter", "added p50 (c=1)", "added p99 (c=1)", "c=64 throughput", "CPU/request (c=64)",
+                        "Redis round trips/request (c=64)"], rows) \
         + plots("governed", [f"{v}-c1.latency-distribution.svg" for v in ("memory", "redis")])
 
 def faults(s):
@@ -140,7 +141,34 @@ def soak(s):
            f"{s['late_slope_kib_per_min']:+} KiB/min", s["flat"], "soak")
     return header(s) + table(["measurement", "value"], rows) + plots("soak", ["json.rss.svg", "json.latency-over-time.svg"])
 
-RENDER = {"overhead": overhead, "throughput": throughput, "streaming": streaming,
+def neutral(s):
+    r, a = s["runs"], s["added_us_c1"]
+    cell = lambda t, f: f(r[t + "-c1"], r[t + "-c16"], r[t + "-c64"], r[t + "-sse-c64"])
+    rows = []
+    for label, f in (
+            ("c=1 p50 / p99", lambda c1, c16, c64, s64: f"{us(c1['p50'])} / {us(c1['p99'])}"),
+            ("c=1 added p50 / p99", None),
+            ("c=16 p50 / p90 / p99", lambda c1, c16, c64, s64: f"{us(c16['p50'])} / {us(c16['p90'])} / {us(c16['p99'])}"),
+            ("c=64 req/s", lambda c1, c16, c64, s64: rate(c64["rps"])),
+            ("c=64 CPU per request (proxy)", lambda c1, c16, c64, s64: us(c64["proxy_cpu_us"]) if "proxy_cpu_us" in c64 else ""),
+            ("streams/s at c=64 (24 chunks)", lambda c1, c16, c64, s64: rate(s64["rps"])),
+            ("CPU per stream (proxy)", lambda c1, c16, c64, s64: us(s64["proxy_cpu_us"]) if "proxy_cpu_us" in s64 else ""),
+            ("non-2xx / errors", lambda c1, c16, c64, s64: sum(x[k] for x in (c1, c16, c64, s64) for k in ("non_2xx", "errors")))):
+        if f is None:
+            rows.append((label, "", f"+{a['nginx']['p50']} / +{a['nginx']['p99']} µs", f"+{a['gateway']['p50']} / +{a['gateway']['p99']} µs"))
+        else:
+            rows.append((label,) + tuple(cell(t, f) for t in ("direct", "nginx", "gateway")))
+    g64, gs = r["gateway-c64"], r["gateway-sse-c64"]
+    target("neutral harness: CPU per request ≤ 50 µs (c=64)", us(g64["proxy_cpu_us"]), g64["proxy_cpu_us"] <= 50, "neutral")
+    target("neutral harness: ≥ 20,000 req/s on one gateway core", f"{rate(g64['rps'])} req/s", g64["rps"] >= 20_000, "neutral")
+    target("neutral harness: ≥ 14,000 streams/s (24 chunks) on one gateway core", f"{rate(gs['rps'])}/s", gs["rps"] >= 14_000, "neutral")
+    target("neutral harness: added latency at c=1 no worse than nginx as a plain proxy (p50, p99)",
+           f"+{a['gateway']['p50']} / +{a['gateway']['p99']} µs vs nginx +{a['nginx']['p50']} / +{a['nginx']['p99']} µs",
+           a["gateway"]["p50"] <= a["nginx"]["p50"] and a["gateway"]["p99"] <= a["nginx"]["p99"], "neutral")
+    return (header(s) + [f"nginx upstream ({s['bodies']}), wrk client, one thread; the proxy under test on the gateway's core.", ""]
+            + table(["measurement", "direct to nginx", "nginx as a plain proxy", "gateway (governance on)"], rows))
+
+RENDER = {"overhead": overhead, "neutral": neutral, "throughput": throughput, "streaming": streaming,
           "governed": governed, "faults": faults, "soak": soak}
 blocks = {}
 for name in SCENARIOS:

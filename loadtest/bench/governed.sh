@@ -4,7 +4,7 @@
 # limiter (a redis-server started here on REDIS_PORT, default 16379, on the client CPU).
 # For each: added latency at concurrency 1 over direct-to-mock (targets: p50 ≤ 30 µs,
 # p99 ≤ 50 µs on memory; p99 ≤ 120 µs on Redis), throughput at concurrency 64 and gateway
-# CPU per request. Writes direct-c1.json, <variant>-c1.json, <variant>-c64.json (+ plots)
+# CPU per request, and on Redis the limiter's round trips per request at 64. Writes direct-c1.json, <variant>-c1.json, <variant>-c64.json (+ plots)
 # and summary.json.
 #
 # Needs the limiter's config (issue 7): governed-memory.yaml and governed-redis.yaml are
@@ -30,6 +30,10 @@ run() { # name url concurrency [key]
     echo $(( ($(cpu_us "$gw_pid") - before) / (n > 0 ? n : 1) )) >"$out/$1.cpu"
   fi
 }
+# scrape FILE: the gateway's /metrics into FILE.
+scrape() {
+  curl -sf -H "Authorization: Bearer $BENCH_MASTER_KEY" http://127.0.0.1:14001/metrics >"$1" || : >"$1"
+}
 gw_pid=
 run direct-c1 "$mock" 1
 ran=0
@@ -48,7 +52,11 @@ for variant in memory redis; do
   fi
   start_gateway "$config"
   run "$variant-c1" "$gw" 1 "$BENCH_KEY"
+  # Redis round trips per request over the c=64 run, warm-up included on both sides: the
+  # limiter's counter over the gateway's own request counter.
+  scrape "$out/$variant-before.metrics"
   run "$variant-c64" "$gw" 64 "$BENCH_KEY"
+  scrape "$out/$variant-after.metrics"
   stop_gateway
   ran=$((ran + 1))
 done
@@ -77,9 +85,17 @@ for v in ("memory", "redis"):
                 "failures": r64["non_2xx"] + r64["errors"]},
         "gateway_cpu_us_per_request": {c: int(open(f"{out}/{v}-{c}.cpu").read()) for c in ("c1", "c64")},
     }
+    def total(name, phase):
+        return sum(float(l.split()[-1]) for l in open(f"{out}/{v}-{phase}.metrics")
+                   if l.startswith(name + "{") or l.startswith(name + " "))
+    requests = total("portcullis_requests_total", "after") - total("portcullis_requests_total", "before")
+    trips = total("portcullis_limiter_redis_round_trips_total", "after") - total("portcullis_limiter_redis_round_trips_total", "before")
+    if v == "redis" and requests > 0:
+        summary[v]["redis_round_trips_per_request"] = round(trips / requests, 3)
     s = summary[v]
     print(f"  {v}: added p50 +{s['added_us']['p50']} µs, p99 +{s['added_us']['p99']} µs; "
-          f"c=64 {s['c64']['rps']:.0f} req/s; CPU/request {s['gateway_cpu_us_per_request']['c64']} µs")
+          f"c=64 {s['c64']['rps']:.0f} req/s; CPU/request {s['gateway_cpu_us_per_request']['c64']} µs"
+          + (f"; Redis round trips/request {s['redis_round_trips_per_request']}" if "redis_round_trips_per_request" in s else ""))
 json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
 PY
 [ "$ran" -gt 0 ] || exit 2

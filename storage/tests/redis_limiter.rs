@@ -537,3 +537,54 @@ async fn a_dead_replicas_reservation_is_reclaimed_after_a_quiet_spell() {
         "the dead replica's reservation was never reclaimed: {after:?}"
     );
 }
+
+/// The limiter's Redis round trips since the last call (a snapshot takes the counts), as the
+/// metrics recorder of this thread saw them.
+fn round_trips(snapshotter: &metrics_util::debugging::Snapshotter) -> u64 {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().name() == portcullis_storage::redis::ROUND_TRIPS)
+        .map(|(.., value)| match value {
+            metrics_util::debugging::DebugValue::Counter(n) => n,
+            other => panic!("{other:?}"),
+        })
+        .sum()
+}
+
+/// A governed request costs two round trips: its admission (rate limits, parallel cap and
+/// budget in one pipeline) and its settlement. The counter is what the `governed` benchmark
+/// divides by requests.
+#[tokio::test]
+async fn an_admission_and_its_settlement_are_one_round_trip_each() {
+    let Some(server) = RedisServer::start().unwrap() else {
+        return;
+    };
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let lim = replicas(&server.url(), 1).await.remove(0);
+    let tag = unique("t:");
+    let mk = |i: u64| {
+        let mut a = admission(&tag, i);
+        a.buckets.push(rpm("k:rt:rpm", 1_000));
+        a.buckets.push(tpm("k:rt:tpm", 1_000_000, 100));
+        a.budgets
+            .push(budget(&tag, "k:rt:budget", 1_000_000, 1_000));
+        a
+    };
+    // The first call loads the scripts (NOSCRIPT, load, send again): not the steady state.
+    let r = lim.admit(&mk(0)).await.unwrap().unwrap().reservation;
+    lim.settle(&r, &Settlement::uniform(&r, 10, 500))
+        .await
+        .unwrap();
+    let first = round_trips(&snapshotter);
+    assert!(first >= 2, "{first}");
+    let r = lim.admit(&mk(1)).await.unwrap().unwrap().reservation;
+    assert_eq!(round_trips(&snapshotter), 1);
+    lim.settle(&r, &Settlement::uniform(&r, 10, 500))
+        .await
+        .unwrap();
+    assert_eq!(round_trips(&snapshotter), 1);
+}

@@ -30,6 +30,15 @@ pub(crate) fn unavailable(e: &RedisError) -> StorageError {
     UNAVAILABLE
 }
 
+/// The counter of round trips the limiter makes to Redis (each pipeline, script load, and on a
+/// cluster each node call, counts one): the `governed` benchmark divides it by requests.
+pub const ROUND_TRIPS: &str = "portcullis_limiter_redis_round_trips_total";
+
+/// Counts `n` round trips to Redis.
+pub(crate) fn round_trips(n: usize) {
+    metrics::counter!(ROUND_TRIPS).increment(n as u64);
+}
+
 fn is_noscript(r: &RedisResult<Vec<i64>>) -> bool {
     matches!(r, Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript))
 }
@@ -53,6 +62,7 @@ impl Conn {
     async fn run_inner(&self, calls: &[Call]) -> Result<Vec<RedisResult<Vec<i64>>>, StorageError> {
         match self {
             Conn::Cluster(c) => {
+                round_trips(calls.len());
                 let futs = calls.iter().map(|call| {
                     let mut conn = c.clone();
                     async move { call.invocation().invoke_async::<Vec<i64>>(&mut conn).await }
@@ -72,6 +82,7 @@ impl Conn {
                 for i in &again {
                     let script = calls[*i].script;
                     if !loaded.iter().any(|s| s.get_hash() == script.get_hash()) {
+                        round_trips(1);
                         script
                             .load_async(&mut conn)
                             .await
@@ -93,6 +104,7 @@ async fn pipeline<'a>(
     conn: &mut ConnectionManager,
     calls: impl Iterator<Item = &'a Call>,
 ) -> Result<Vec<RedisResult<Vec<i64>>>, StorageError> {
+    round_trips(1);
     let mut pipe = redis::pipe();
     pipe.ignore_errors();
     for call in calls {

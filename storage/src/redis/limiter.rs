@@ -10,7 +10,7 @@ use crate::limiter::{
     Admission, AdmitResult, Admitted, BudgetPeriod, Limiter, LimiterFuture, Reservation, Settlement,
 };
 use crate::redis::calls::{self, Call, Finish, Part, PartReply};
-use crate::redis::conn::{Conn, UNAVAILABLE, unavailable};
+use crate::redis::conn::{self, Conn, UNAVAILABLE, unavailable};
 use crate::redis::keys;
 
 /// The Redis-backed limiter; see the `redis` module docs for what is atomic with what.
@@ -230,6 +230,7 @@ impl RedisLimiter {
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, StorageError> {
+        conn::round_trips(1);
         let work = async {
             match (&self.pool, &self.conn) {
                 (Some(pool), _) => {

@@ -36,6 +36,7 @@ pub mod keys;
 mod lazy;
 mod limiter;
 
+pub use conn::ROUND_TRIPS;
 pub use key_events::{KeyEvent, KeyEvents, KeySubscription};
 pub use lazy::{LazyRedisLimiter, RedisTarget};
 pub use limiter::{RedisLimiter, RedisOptions};
