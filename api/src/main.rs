@@ -15,6 +15,12 @@ use portcullis_api::{
     Config, ConfigSource, StartOptions, demo, keygen, start, start_async, telemetry,
 };
 
+/// mimalloc instead of glibc malloc: per-request allocations are freed on other threads (the
+/// spend writer, the limiter's actor) and glibc's arenas grew and consolidated under that load
+/// (docs/BENCHMARKS.md, "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "portcullis",
@@ -100,6 +106,7 @@ fn init_logging(
     otlp: Option<&portcullis_config::OtlpConfig>,
 ) -> anyhow::Result<Option<telemetry::Telemetry>> {
     use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::LevelFilter;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     // Without RUST_LOG: info, but neither the per-request access lines (`portcullis::access`),
@@ -114,8 +121,22 @@ fn init_logging(
         LogFormat::Json => fmt.json().boxed(),
     };
     let (otel, guard) = otel_layer(otlp)?;
+    // Callsites more verbose than any layer wants are turned off once, when they register.
+    // Without this floor every `trace!` of actix-http and hyper (several per poll of a
+    // connection) was evaluated at run time, because a layer without a level of its own
+    // (MalformedRequestFilter) left the subscriber's level open: about a tenth of a stream's
+    // instructions (docs/BENCHMARKS.md, "Instructions per request").
+    let floor = filter
+        .max_level_hint()
+        .unwrap_or(LevelFilter::TRACE)
+        .max(if otel.is_some() {
+            LevelFilter::INFO
+        } else {
+            LevelFilter::OFF
+        });
     tracing_subscriber::registry()
         .with(otel)
+        .with(floor)
         // Malformed requests from the network are a metric, not ERROR lines.
         .with(portcullis_api::MalformedRequestFilter)
         .with(fmt.with_filter(filter))

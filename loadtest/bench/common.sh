@@ -9,6 +9,7 @@
 #   RECORD=1          write results under docs/bench/<scenario>/ (what docs.sh reads);
 #                     otherwise under OUT_DIR (target/bench)/<scenario>/
 #   SKIP_BUILD=1      use the binaries already built
+#   GATEWAY_BIN=PATH  run this `portcullis` binary as the gateway (another build, to compare)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 PROFILE=${PROFILE:-release}
@@ -59,7 +60,7 @@ start_mock() {
 
 # start_gateway CONFIG: the gateway on its CPU; sets gw_pid.
 start_gateway() {
-  RUST_LOG=${RUST_LOG:-warn} "${gateway_cpu[@]}" "$bin/portcullis" serve --config "$1" &
+  RUST_LOG=${RUST_LOG:-warn} "${gateway_cpu[@]}" "${GATEWAY_BIN:-$bin/portcullis}" serve --config "$1" &
   gw_pid=$!
   started+=("$gw_pid")
   wait_port 14000

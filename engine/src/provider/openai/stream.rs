@@ -8,7 +8,10 @@
 //!
 //! It is pure: no I/O, no clock, so transcripts split at every byte offset can test it.
 
+use std::sync::LazyLock;
+
 use bytes::{Bytes, BytesMut};
+use memchr::memmem::Finder;
 
 use super::response;
 use crate::stream::sse::{data_payload, last_boundary, next_boundary};
@@ -180,6 +183,11 @@ impl StreamTranslate for SseRelay {
     }
 }
 
+/// The searchers for the two keys every chunk is checked for, built once (building one per
+/// call cost more than the search).
+static ERROR_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"error\""));
+static USAGE_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"usage\""));
+
 /// Whether `payload` is an error object (`{"error": …}` at the top level). Parsed only when
 /// the bytes hold `"error"`, which chunks almost never do.
 fn is_error_event(payload: &[u8]) -> bool {
@@ -187,13 +195,13 @@ fn is_error_event(payload: &[u8]) -> bool {
     struct Probe {
         error: Option<serde::de::IgnoredAny>,
     }
-    memchr::memmem::find(payload, b"\"error\"").is_some()
+    ERROR_KEY.find(payload).is_some()
         && serde_json::from_slice::<Probe>(payload).is_ok_and(|p| p.error.is_some())
 }
 
 /// Whether `payload` has a `"usage"` key whose value is an object (not `null`).
 fn has_usage_object(payload: &[u8]) -> bool {
-    memchr::memmem::find_iter(payload, b"\"usage\"").any(|at| {
+    USAGE_KEY.find_iter(payload).any(|at| {
         let mut rest = payload[at + 7..]
             .iter()
             .skip_while(|b| b.is_ascii_whitespace());
