@@ -143,6 +143,8 @@ impl Plane {
             tracing::warn!("no master key configured: the admin listener refuses every request");
         }
         let router = Router::start(&config.gateway);
+        // On the router's arbiters: they stop when this plane's router is dropped.
+        router.start_health_checks(&providers);
         let models: Vec<Arc<str>> = config
             .gateway
             .groups

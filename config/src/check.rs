@@ -11,7 +11,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_saphyr::Spanned;
 
-use crate::duration::parse_duration;
+use crate::duration::{format_duration, parse_duration};
 use crate::error::Problem;
 use crate::secret::SecretRef;
 
@@ -123,6 +123,29 @@ impl Checker<'_> {
                 default
             }
         }
+    }
+
+    /// A duration in `bounds` (inclusive), defaulting to `default`.
+    pub(crate) fn duration_within(
+        &mut self,
+        path: &str,
+        raw: Option<&Spanned<String>>,
+        default: Duration,
+        (min, max): (Duration, Duration),
+    ) -> Duration {
+        let Some(raw) = raw else { return default };
+        let before = self.problems.len();
+        let d = self.duration(path, Some(raw), default);
+        if self.problems.len() == before && !(min..=max).contains(&d) {
+            let why = format!(
+                "must be between {} and {}",
+                format_duration(min),
+                format_duration(max)
+            );
+            self.problem(path, Some(raw), why);
+            return default;
+        }
+        d
     }
 
     /// Records that `name` at `list[i].name` repeats an earlier entry of `list`.

@@ -57,7 +57,7 @@ pub(crate) fn validate(
     let server = check.server(raw.server.unwrap_or_default(), mode);
     let (master_key, key_pepper) = check.auth(raw.auth.unwrap_or_default(), mode);
     let providers = check.providers(raw.providers.unwrap_or_default(), mode);
-    let groups = check.models(raw.models.unwrap_or_default(), &providers.index);
+    let groups = check.models(raw.models.unwrap_or_default(), &providers);
     let model_names: HashSet<&str> = groups
         .iter()
         .flat_map(|g| std::iter::once(&g.name).chain(&g.aliases))

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::check::Checker;
-use crate::resilience::RawDeploymentTimeouts;
+use crate::providers::Providers;
+use crate::resilience::{RawDeploymentTimeouts, RawHealthCheck};
 
 /// Longest model name (public or upstream), in characters.
 pub(crate) const MAX_MODEL_NAME_CHARS: usize = 256;
@@ -59,13 +60,16 @@ pub(crate) struct RawDeployment {
     pub(crate) max_in_flight: Option<u32>,
     #[serde(default)]
     pub(crate) timeouts: Option<RawDeploymentTimeouts>,
+    /// Over the provider's `health_check`, field by field; `enabled: false` turns it off.
+    #[serde(default)]
+    pub(crate) health_check: Option<RawHealthCheck>,
 }
 
 impl Checker<'_> {
     pub(crate) fn models(
         &mut self,
         raw: Vec<RawModel>,
-        providers: &HashMap<String, usize>,
+        providers: &Providers,
     ) -> Vec<ModelGroupSpec> {
         if raw.is_empty() {
             self.problem::<()>("models", None, "at least one model is required");
@@ -159,7 +163,7 @@ impl Checker<'_> {
         path: &str,
         model: &Spanned<String>,
         raw: Vec<RawDeployment>,
-        providers: &HashMap<String, usize>,
+        providers: &Providers,
     ) -> Vec<DeploymentSpec> {
         if raw.is_empty() {
             self.problem(
@@ -180,7 +184,7 @@ impl Checker<'_> {
         for (j, deployment) in raw.into_iter().enumerate() {
             let path = format!("{path}.deployments[{j}]");
             self.model_name(&format!("{path}.model"), &deployment.model);
-            let Some(&provider) = providers.get(&deployment.provider.value) else {
+            let Some(&provider) = providers.index.get(&deployment.provider.value) else {
                 self.problem(
                     format!("{path}.provider"),
                     Some(&deployment.provider),
@@ -204,6 +208,8 @@ impl Checker<'_> {
             );
             spec.max_in_flight = deployment.max_in_flight;
             spec.timeouts = timeouts;
+            let inherited = providers.health_checks.get(provider).copied().flatten();
+            spec.health_check = self.health_check(&path, deployment.health_check, inherited);
             deployments.push(spec);
         }
         deployments

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use portcullis_engine::provider::Vendor;
-use portcullis_engine::spec::{AnthropicSpec, ProviderSpec, UpstreamTimeouts};
+use portcullis_engine::spec::{AnthropicSpec, HealthCheckSpec, ProviderSpec, UpstreamTimeouts};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
@@ -19,7 +19,7 @@ use serde_saphyr::Spanned;
 use crate::Mode;
 use crate::check::Checker;
 use crate::egress::{EgressPolicy, check_base_url};
-use crate::resilience::{RawBreaker, RawRetry};
+use crate::resilience::{RawBreaker, RawHealthCheck, RawRetry};
 
 pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = ProviderSpec::DEFAULT_MAX_RESPONSE_BYTES;
 pub(crate) const DEFAULT_MAX_EVENT_BYTES: usize = ProviderSpec::DEFAULT_MAX_EVENT_BYTES;
@@ -52,6 +52,9 @@ pub(crate) struct RawProvider {
     pub(crate) breaker: Option<RawBreaker>,
     #[serde(default)]
     pub(crate) retry: Option<RawRetry>,
+    /// Active health checks of its deployments; off when absent.
+    #[serde(default)]
+    pub(crate) health_check: Option<RawHealthCheck>,
     /// Settings of the Anthropic dialect; refused for other vendors.
     #[serde(default)]
     pub(crate) anthropic: Option<Spanned<RawAnthropic>>,
@@ -108,6 +111,8 @@ pub(crate) struct Providers {
     pub(crate) specs: Vec<Option<ProviderSpec>>,
     /// Provider name → index into `specs` (first definition wins).
     pub(crate) index: HashMap<String, usize>,
+    /// Each provider's health checks, which its deployments inherit; in the order of `specs`.
+    pub(crate) health_checks: Vec<Option<HealthCheckSpec>>,
 }
 
 impl Checker<'_> {
@@ -118,12 +123,15 @@ impl Checker<'_> {
         let mut built = Providers {
             specs: Vec::with_capacity(raw.len()),
             index: HashMap::new(),
+            health_checks: Vec::with_capacity(raw.len()),
         };
-        for (i, provider) in raw.into_iter().enumerate() {
+        for (i, mut provider) in raw.into_iter().enumerate() {
             let path = format!("providers[{i}]");
             if self.label(&format!("{path}.name"), &provider.name) {
                 self.unique(&mut built.index, "providers", i, &provider.name);
             }
+            let check = self.health_check(&path, provider.health_check.take(), None);
+            built.health_checks.push(check);
             let spec = self.provider(&path, provider, mode);
             built.specs.push(spec);
         }

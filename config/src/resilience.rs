@@ -1,18 +1,26 @@
-//! The resilience settings of providers (`breaker:`, `retry:`) and model groups (strategy,
-//! fallbacks, attempts, per-deployment quotas, costs, limits and timeouts): raw shapes and
-//! their checks, kept apart from `providers.rs` and `models.rs` so those stay about where
-//! requests go.
+//! The resilience settings of providers (`breaker:`, `retry:`, `health_check:`) and model
+//! groups (strategy, fallbacks, attempts, per-deployment quotas, costs, limits, timeouts and
+//! health checks): raw shapes and their checks, kept apart from `providers.rs` and
+//! `models.rs` so those stay about where requests go.
 
 use std::time::Duration;
 
-use portcullis_engine::{BackoffSpec, BreakerSpec, RetryBudgetSpec, TimeoutOverrides};
+use portcullis_engine::{
+    BackoffSpec, BreakerSpec, HealthCheckSpec, RetryBudgetSpec, TimeoutOverrides,
+};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::check::Checker;
+use crate::duration::format_duration;
 
 /// Largest attempt limit per group.
 pub(crate) const MAX_ATTEMPTS: u32 = 10;
+/// Bounds of `health_check.interval`.
+pub(crate) const MIN_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const MAX_CHECK_INTERVAL: Duration = Duration::from_secs(3600);
+/// Shortest `health_check.timeout` (the longest is below the interval).
+pub(crate) const MIN_CHECK_TIMEOUT: Duration = Duration::from_millis(100);
 
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +56,19 @@ pub(crate) struct RawRetry {
     pub(crate) backoff_max: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) max_retry_after: Option<Spanned<String>>,
+}
+
+/// `health_check:` on a provider (for its deployments) or on a deployment (over its
+/// provider's, field by field). Its presence turns checks on, unless `enabled: false`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHealthCheck {
+    #[serde(default)]
+    pub(crate) enabled: Option<bool>,
+    #[serde(default)]
+    pub(crate) interval: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) timeout: Option<Spanned<String>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -156,6 +177,50 @@ impl Checker<'_> {
             read: one("read", raw.read.as_ref()),
             total: one("total", raw.total.as_ref()),
         }
+    }
+
+    /// The health checks at `path` (a provider or a deployment): none when `raw` is absent
+    /// but those `inherited` from the provider; off with `enabled: false`; else `raw`'s
+    /// fields over the inherited ones (or the defaults), each bounded, the timeout shorter
+    /// than the interval.
+    pub(crate) fn health_check(
+        &mut self,
+        path: &str,
+        raw: Option<RawHealthCheck>,
+        inherited: Option<HealthCheckSpec>,
+    ) -> Option<HealthCheckSpec> {
+        let Some(raw) = raw else { return inherited };
+        if raw.enabled == Some(false) {
+            return None;
+        }
+        let base = inherited.unwrap_or_default();
+        let at = |f: &str| format!("{path}.health_check.{f}");
+        let before = self.problems.len();
+        let interval = self.duration_within(
+            &at("interval"),
+            raw.interval.as_ref(),
+            base.interval,
+            (MIN_CHECK_INTERVAL, MAX_CHECK_INTERVAL),
+        );
+        let timeout = self.duration_within(
+            &at("timeout"),
+            raw.timeout.as_ref(),
+            base.timeout,
+            (MIN_CHECK_TIMEOUT, MAX_CHECK_INTERVAL),
+        );
+        if self.problems.len() == before && timeout >= interval {
+            let (field, spanned) = match (&raw.timeout, &raw.interval) {
+                (Some(t), _) => ("timeout", Some(t)),
+                (None, i) => ("interval", i.as_ref()),
+            };
+            let why = format!(
+                "the timeout ({}) must be shorter than the interval ({})",
+                format_duration(timeout),
+                format_duration(interval)
+            );
+            self.problem(at(field), spanned, why);
+        }
+        Some(HealthCheckSpec { interval, timeout })
     }
 
     /// Dollars per million tokens → micro-dollars per million tokens.

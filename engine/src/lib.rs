@@ -46,8 +46,8 @@ pub use request::{ChatLimits, ChatRequest, OVERRIDE_FIELDS, model_name_problem, 
 pub use retry::{BackoffSpec, RetryBudgetSpec};
 pub use routing::{DeploymentStatus, Lease, Router, Strategy};
 pub use spec::{
-    AnthropicSpec, AzureSpec, BedrockSpec, DeploymentSpec, GatewaySpec, ModelGroupSpec,
-    ProviderSpec, TimeoutOverrides, UpstreamTimeouts,
+    AnthropicSpec, AzureSpec, BedrockSpec, DeploymentSpec, GatewaySpec, HealthCheckSpec,
+    ModelGroupSpec, ProviderSpec, TimeoutOverrides, UpstreamTimeouts,
 };
 pub use stream::{RelayStream, StreamError, StreamSummary, StreamTranslate};
 pub use upstream::{Authorize, Carry, EchoGuard, Provider, Providers, Secret, UpstreamClients};

@@ -9,6 +9,8 @@ pub const FALLBACKS_TOTAL: &str = "portcullis_fallbacks_total";
 pub const BREAKER_STATE: &str = "portcullis_breaker_state";
 /// Breaker transitions per deployment, by the state entered.
 pub const BREAKER_TRANSITIONS_TOTAL: &str = "portcullis_breaker_transitions_total";
+/// Active health checks per deployment, by result (`ok`, `failed`, `rate_limited`, `refused`).
+pub const HEALTH_CHECKS_TOTAL: &str = "portcullis_health_checks_total";
 /// 429 cool-downs started per deployment.
 pub const COOLDOWNS_TOTAL: &str = "portcullis_cooldowns_total";
 /// Requests in flight per deployment (sampled each actor tick).

@@ -325,6 +325,30 @@ pub struct DeploymentSpec {
     pub max_in_flight: Option<u32>,
     /// Timeouts of this deployment that override its provider's.
     pub timeouts: TimeoutOverrides,
+    /// Active health checks of this deployment, `None` (the default) for none. The config
+    /// resolves it from the provider's `health_check` and the deployment's own.
+    pub health_check: Option<HealthCheckSpec>,
+}
+
+/// Active health checks of one deployment: every `interval`, a one-token completion through
+/// the same adapter, credential step and client as real requests, whose outcome the breaker
+/// counts like a real request's. Each check costs a tiny completion, which is why they are off
+/// unless configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthCheckSpec {
+    /// Time between two checks of the deployment.
+    pub interval: Duration,
+    /// Longest wait for a check's answer (shorter than `interval`); longer is a failure.
+    pub timeout: Duration,
+}
+
+impl Default for HealthCheckSpec {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 impl DeploymentSpec {
@@ -339,11 +363,17 @@ impl DeploymentSpec {
             cost: None,
             max_in_flight: None,
             timeouts: TimeoutOverrides::default(),
+            health_check: None,
         }
     }
 
     pub fn weight(mut self, weight: u32) -> Self {
         self.weight = weight;
+        self
+    }
+
+    pub fn health_check(mut self, check: HealthCheckSpec) -> Self {
+        self.health_check = Some(check);
         self
     }
 }

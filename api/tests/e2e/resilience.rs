@@ -138,7 +138,13 @@ async fn deployment(h: &Harness, upstream_model: &str) -> Value {
 
 /// Polls the admin view (at most 3 s) until the deployment's breaker is `state`.
 async fn await_breaker(h: &Harness, upstream_model: &str, state: &str) {
-    for _ in 0..150 {
+    await_breaker_within(h, upstream_model, state, Duration::from_secs(3)).await;
+}
+
+/// Polls the admin view (at most `bound`) until the deployment's breaker is `state`.
+async fn await_breaker_within(h: &Harness, upstream_model: &str, state: &str, bound: Duration) {
+    let deadline = Instant::now() + bound;
+    while Instant::now() < deadline {
         if deployment(h, upstream_model).await["breaker"] == state {
             return;
         }
@@ -436,5 +442,74 @@ async fn the_retry_budget_stops_a_retry_storm() {
         (20..=31).contains(&attempts),
         "{attempts} upstream attempts"
     );
+    h.stop().await;
+}
+
+/// The standard config plus a provider `hc` whose deployment is checked every second; no
+/// other provider has health checks.
+fn checked_yaml(mock: &str) -> String {
+    yaml(mock).replace(
+        "models:\n",
+        &format!(
+            r#"  - name: hc
+    vendor: openai_compatible
+    base_url: {mock}
+    api_key: env:PROVIDER_KEY
+    allow_private_network: true
+    breaker: {{ consecutive_failures: 2, cooldown: 1s }}
+    health_check: {{ interval: 1s, timeout: 500ms }}
+models:
+  - name: hc
+    deployments:
+      - {{ provider: hc, model: hc-up }}
+"#
+        ),
+    )
+}
+
+#[actix_web::test]
+async fn health_checks_open_and_close_the_breaker_with_no_client_traffic() {
+    let h = Harness::start_config(MockOptions::default(), checked_yaml).await;
+    h.mock.script_model("hc-up", Behaviour::status(500));
+    // Two failed checks (one a second) open the breaker; no client sent anything.
+    await_breaker_within(&h, "hc-up", "open", Duration::from_secs(6)).await;
+    let failed_checks = h.mock.model_request_count("hc-up");
+    assert!(failed_checks >= 2, "{failed_checks} checks");
+    // The upstream recovers: once the 1s cool-down has passed, a check closes the breaker.
+    h.mock.script_model("hc-up", Behaviour::ok());
+    await_breaker_within(&h, "hc-up", "closed", Duration::from_secs(6)).await;
+    assert!(h.mock.model_request_count("hc-up") > failed_checks);
+    fn checks(result: &str) -> [(&str, &str); 3] {
+        [("provider", "hc"), ("deployment", "0"), ("result", result)]
+    }
+    let scrape = h
+        .scrape_until_above("portcullis_health_checks_total", &checks("ok"), 0.0)
+        .await;
+    let failed = sample(&scrape, "portcullis_health_checks_total", &checks("failed"));
+    assert!(failed >= 2.0, "{scrape}");
+    assert!(
+        sample(&scrape, "portcullis_health_checks_total", &checks("ok")) >= 1.0,
+        "{scrape}"
+    );
+    // Deployments without `health_check` were never sent one: the checks are all the mock saw
+    // (polled, bounded, in case one is being received as the two counters are read).
+    let only_checks = || h.mock.total_requests() == h.mock.model_request_count("hc-up");
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while !only_checks() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        only_checks(),
+        "{} requests, {} checks",
+        h.mock.total_requests(),
+        h.mock.model_request_count("hc-up")
+    );
+    let all = sample(&scrape, "portcullis_health_checks_total", &[]);
+    let hc = sample(
+        &scrape,
+        "portcullis_health_checks_total",
+        &[("provider", "hc")],
+    );
+    assert_eq!(all, hc, "{scrape}");
     h.stop().await;
 }

@@ -104,3 +104,109 @@ fn bad_resilience_settings_are_each_named() {
         assert!(error.contains(path), "{path} not in {error}");
     }
 }
+
+const CHECKED: &str = r#"
+auth:
+  master_key: env:MASTER
+storage:
+  backend: memory
+providers:
+  - name: checked
+    vendor: openai
+    api_key: env:OPENAI_API_KEY
+    health_check: { interval: 10s, timeout: 2s }
+  - name: unchecked
+    vendor: openai
+    api_key: env:OPENAI_API_KEY
+models:
+  - name: m
+    deployments:
+      - { provider: checked, model: inherits }
+      - { provider: checked, model: faster, health_check: { interval: 3s } }
+      - { provider: checked, model: quiet, health_check: { enabled: false } }
+      - { provider: unchecked, model: plain }
+      - { provider: unchecked, model: own, health_check: {} }
+"#;
+
+#[test]
+fn health_checks_are_off_unless_configured_and_a_deployment_overrides_its_provider() {
+    let config = load(CHECKED).unwrap();
+    let checks: Vec<_> = config.gateway.groups[0]
+        .deployments
+        .iter()
+        .map(|d| d.health_check.map(|c| (c.interval, c.timeout)))
+        .collect();
+    let s = Duration::from_secs;
+    assert_eq!(
+        checks,
+        vec![
+            Some((s(10), s(2))),
+            Some((s(3), s(2))),
+            None,
+            None,
+            Some((s(30), s(5))),
+        ]
+    );
+    // The standard fixture configures none.
+    let plain = load(RESILIENT).unwrap();
+    assert!(
+        plain
+            .gateway
+            .groups
+            .iter()
+            .flat_map(|g| &g.deployments)
+            .all(|d| d.health_check.is_none())
+    );
+}
+
+#[test]
+fn bad_health_checks_are_each_named() {
+    let cases = [
+        (
+            "interval: 10s, timeout: 2s",
+            "interval: 500ms, timeout: 2s",
+            "providers[0].health_check.interval: must be between 1s and 1h",
+        ),
+        (
+            "interval: 10s, timeout: 2s",
+            "interval: 10s, timeout: 50ms",
+            "providers[0].health_check.timeout: must be between 100ms and 1h",
+        ),
+        (
+            "interval: 10s, timeout: 2s",
+            "interval: 10s, timeout: 10s",
+            "providers[0].health_check.timeout: the timeout (10s) must be shorter than the interval (10s)",
+        ),
+        (
+            "interval: 10s, timeout: 2s",
+            "interval: 2h",
+            "providers[0].health_check.interval: must be between 1s and 1h",
+        ),
+        (
+            "interval: 10s, timeout: 2s",
+            "interval: ten",
+            "providers[0].health_check.interval: must be a whole number with a unit",
+        ),
+        // The deployment's interval against the timeout it inherits.
+        (
+            "health_check: { interval: 3s }",
+            "health_check: { interval: 2s }",
+            "models[0].deployments[1].health_check.interval: the timeout (2s) must be shorter than the interval (2s)",
+        ),
+        (
+            "health_check: {} }",
+            "health_check: { interval: 0s } }",
+            "models[0].deployments[4].health_check.interval: must be greater than 0",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let text = CHECKED.replace(from, to);
+        assert_ne!(text, CHECKED, "{from}");
+        let error = error_of(&text);
+        assert!(error.contains(expected), "{expected} not in {error}");
+        assert!(error.contains("at line"), "{error}");
+    }
+    // A misspelt field is refused by name.
+    let error = error_of(&CHECKED.replace("interval: 3s", "every: 3s"));
+    assert!(error.contains("every"), "{error}");
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::health::{Admission, Gate};
 use crate::ids::{DeploymentId, GroupId, ProviderId};
-use crate::spec::TimeoutOverrides;
+use crate::spec::{HealthCheckSpec, TimeoutOverrides};
 
 const MINUTE_NANOS: u64 = 60_000_000_000;
 
@@ -42,6 +42,8 @@ pub struct DeploymentFacts {
     pub timeouts: TimeoutOverrides,
     /// Failures in a row at which the actor is nudged to fold at once (0 = never nudge).
     pub trip_after: u32,
+    /// Active health checks, if configured.
+    pub health_check: Option<HealthCheckSpec>,
 }
 
 impl DeploymentFacts {
@@ -60,6 +62,7 @@ impl DeploymentFacts {
             max_in_flight: None,
             timeouts: TimeoutOverrides::default(),
             trip_after: 0,
+            health_check: None,
         }
     }
 }

@@ -14,6 +14,7 @@ mod deployment;
 mod handle;
 mod pick;
 mod plan;
+mod probe;
 mod state;
 mod status;
 mod table;
@@ -38,6 +39,7 @@ use crate::error::EngineError;
 use crate::ids::{DeploymentId, GroupId, ProviderId};
 use crate::retry::{BackoffSpec, RetryBudget};
 use crate::spec::{DeploymentSpec, GatewaySpec};
+use crate::upstream::Providers;
 
 /// The clock and the picker routing decisions read.
 #[derive(Debug, Clone)]
@@ -166,6 +168,38 @@ impl Router {
                 arbiters,
                 time,
             }),
+        }
+    }
+
+    /// Starts the active health checks of every deployment that has one, each provider's on
+    /// its actor's arbiter (see `probe`), sending through `providers` (those of the spec this
+    /// router was started with). They stop with this router's arbiters, when its last clone
+    /// is dropped. Call once, inside the actix `System`.
+    pub fn start_health_checks(&self, providers: &Providers) {
+        let inner = &*self.inner;
+        for (handle, arbiter) in inner.handles.iter().zip(&inner.arbiters) {
+            let targets: Vec<probe::Target> = inner
+                .table
+                .iter()
+                .filter(|d| d.provider() == handle.id())
+                .filter_map(|d| {
+                    Some(probe::Target {
+                        deployment: d.id,
+                        upstream_model: d.facts.upstream_model.clone(),
+                        timeouts: d.facts.timeouts,
+                        check: d.facts.health_check?,
+                    })
+                })
+                .collect();
+            if targets.is_empty() {
+                continue;
+            }
+            let recorder = probe::Recorder {
+                table: Arc::clone(&inner.table),
+                handle: handle.clone(),
+                clock: inner.time.clock.clone(),
+            };
+            probe::start(&arbiter.handle(), providers.clone(), targets, recorder);
         }
     }
 
@@ -313,6 +347,7 @@ fn facts(
     facts.tpm = d.tpm;
     facts.max_in_flight = d.max_in_flight;
     facts.timeouts = d.timeouts;
+    facts.health_check = d.health_check;
     facts.cost = d
         .cost
         .or_else(|| {

@@ -198,24 +198,38 @@ impl DeploymentTable {
         {
             g.released.notify_waiters();
         }
-        let streak = match outcome {
-            Outcome::Success { latency } => {
-                d.count_success(latency);
-                d.gate.record(false)
-            }
-            Outcome::Failure => d.gate.record(true),
-            Outcome::RateLimited { retry_after } => {
-                let wait = retry_after.unwrap_or(DEFAULT_COOLDOWN).min(MAX_COOLDOWN);
-                let until = now.saturating_add(nanos(wait));
-                d.cooldown_until.fetch_max(until, Ordering::Relaxed);
-                d.cooldowns.fetch_add(1, Ordering::Relaxed);
-                return false;
-            }
-            Outcome::Neutral => return false,
-        };
-        let trip = d.facts.trip_after;
-        (trip > 0 && streak >= u64::from(trip)) || d.gate.open_until().is_some()
+        record(d, outcome, now)
     }
+
+    /// Records the outcome of a health check of `id` exactly as [`release`](Self::release)
+    /// records an attempt's, for a check that held no lease (it bypasses the gate and takes no
+    /// in-flight slot). Returns whether the provider actor should fold now.
+    pub fn record_check(&self, id: DeploymentId, outcome: Outcome, now: u64) -> bool {
+        self.get(id).is_some_and(|d| record(d, outcome, now))
+    }
+}
+
+/// Counts one outcome on `d`: a 429 cools it down at once, successes and failures go to its
+/// gate. Returns whether the actor should fold now (a failure streak reached the trip
+/// threshold, or the breaker is open).
+fn record(d: &Deployment, outcome: Outcome, now: u64) -> bool {
+    let streak = match outcome {
+        Outcome::Success { latency } => {
+            d.count_success(latency);
+            d.gate.record(false)
+        }
+        Outcome::Failure => d.gate.record(true),
+        Outcome::RateLimited { retry_after } => {
+            let wait = retry_after.unwrap_or(DEFAULT_COOLDOWN).min(MAX_COOLDOWN);
+            let until = now.saturating_add(nanos(wait));
+            d.cooldown_until.fetch_max(until, Ordering::Relaxed);
+            d.cooldowns.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        Outcome::Neutral => return false,
+    };
+    let trip = d.facts.trip_after;
+    (trip > 0 && streak >= u64::from(trip)) || d.gate.open_until().is_some()
 }
 
 /// How one upstream attempt ended, as far as deployment health is concerned.

@@ -152,10 +152,27 @@ pub struct UpstreamClients {
 impl UpstreamClients {
     /// Builds the clients for one worker.
     pub fn new(providers: &Providers) -> Result<Self, EngineError> {
+        Self::build(providers, |_| true)
+    }
+
+    /// Builds the clients of provider `id` only (its health checks'); sending to another
+    /// provider through them fails as a connect error.
+    pub fn for_provider(providers: &Providers, id: ProviderId) -> Result<Self, EngineError> {
+        Self::build(providers, |i| i == id)
+    }
+
+    fn build(
+        providers: &Providers,
+        wanted: impl Fn(ProviderId) -> bool,
+    ) -> Result<Self, EngineError> {
         let clients = providers
             .inner
             .iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(i, p)| {
+                if !wanted(ProviderId::from_index(i)) {
+                    return Ok(Box::default());
+                }
                 p.clients
                     .iter()
                     .map(|t| build_client(&p.spec, *t))

@@ -159,3 +159,30 @@ fn leases_carry_the_provider_and_its_name() {
     assert_eq!(&*lease.provider_name, "p");
     assert_eq!(&*lease.upstream_model, "a");
 }
+
+#[test]
+fn a_health_check_counts_like_a_release_without_a_lease() {
+    let mut t = DeploymentTable::new();
+    let mut facts = DeploymentFacts::new((ProviderId(0), Arc::from("p")), G, "a".into());
+    facts.trip_after = 2;
+    let id = t.add_facts(facts);
+    let d = t.get(id).unwrap();
+    // The first failure is below the trip threshold, the second reaches it: fold now.
+    assert!(!t.record_check(id, Outcome::Failure, SEC));
+    assert!(t.record_check(id, Outcome::Failure, SEC));
+    assert_eq!(d.in_flight(), 0, "a check takes no in-flight slot");
+    let ok = Outcome::Success {
+        latency: Duration::from_millis(7),
+    };
+    assert!(!t.record_check(id, ok, SEC));
+    assert_eq!(d.take_successes(), (1, 7000));
+    let sample = d.gate.take_sample();
+    assert_eq!((sample.successes, sample.failures), (1, 2));
+    // A 429 cools the deployment down, as a client request's would.
+    let limited = Outcome::RateLimited {
+        retry_after: Some(Duration::from_secs(3)),
+    };
+    assert!(!t.record_check(id, limited, SEC));
+    assert_eq!(d.cooling(SEC), Some(3 * SEC));
+    assert!(!t.record_check(DeploymentId(99), Outcome::Failure, SEC));
+}
