@@ -93,12 +93,7 @@ impl Governance {
         match &limits.backend {
             LimiterBackend::Memory => (LimiterHandle::memory(monotonic_clock()), None),
             LimiterBackend::Redis(redis) => {
-                let url = redis.url.expose_secret();
-                let target = if redis.cluster {
-                    RedisTarget::Cluster(url.split(',').map(|u| u.trim().to_owned()).collect())
-                } else {
-                    RedisTarget::Single(url.to_owned())
-                };
+                let target = RedisTarget::from_url(redis.url.expose_secret(), redis.cluster);
                 let shared = Arc::new(LazyRedisLimiter::new(
                     target,
                     RedisOptions::with_timeout(redis.timeout),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_config::{Config, LimiterBackend};
-use portcullis_storage::redis::{KeyEvent, KeyEvents, RedisOptions};
+use portcullis_storage::redis::{KeyEvent, KeyEvents, RedisOptions, RedisTarget};
 use secrecy::ExposeSecret;
 use tokio::task::JoinHandle;
 
@@ -24,17 +24,8 @@ pub(crate) fn start(config: &Config, auth: &Authenticator) -> Option<JoinHandle<
     };
     let options = RedisOptions::with_timeout(redis.timeout);
     // On a cluster, pub/sub is broadcast to every node: any node that answers will do.
-    let nodes: Vec<String> = if redis.cluster {
-        redis
-            .url
-            .expose_secret()
-            .split(',')
-            .map(|u| u.trim().to_owned())
-            .collect()
-    } else {
-        vec![redis.url.expose_secret().to_owned()]
-    };
-    let events = match KeyEvents::new_any(&nodes, &options) {
+    let target = RedisTarget::from_url(redis.url.expose_secret(), redis.cluster);
+    let events = match KeyEvents::new_any(target.nodes(), &options) {
         Ok(events) => Arc::new(events),
         Err(e) => {
             tracing::warn!("key invalidation over Redis unavailable, the TTL applies: {e}");

@@ -28,6 +28,25 @@ pub enum RedisTarget {
     Cluster(Vec<String>),
 }
 
+impl RedisTarget {
+    /// The config's `url` (a comma-separated node list when `cluster`).
+    pub fn from_url(url: &str, cluster: bool) -> Self {
+        if cluster {
+            Self::Cluster(url.split(',').map(|u| u.trim().to_owned()).collect())
+        } else {
+            Self::Single(url.to_owned())
+        }
+    }
+
+    /// Every URL this target names.
+    pub fn nodes(&self) -> &[String] {
+        match self {
+            Self::Single(url) => std::slice::from_ref(url),
+            Self::Cluster(nodes) => nodes,
+        }
+    }
+}
+
 /// Connects on first use; see the module docs.
 pub struct LazyRedisLimiter {
     target: RedisTarget,
