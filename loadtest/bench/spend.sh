@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scenario `spend`: what the durable spend log (SQLite, WAL, synchronous=FULL, one writer
-# thread, batches of up to 512 records every 200 ms) adds to request latency at concurrency 64
+# thread, batches of 64 records or every 50 ms, yielding every 8 rows) adds to request latency at concurrency 64
 # (issue 6). The same gateway config twice, once with `storage.backend: memory`
 # (gateway.yaml) and once on SQLite (gateway-sqlite.yaml), in alternating rounds, each driven
 # open loop at RATE requests/s over 64 connections: a fixed offered load below saturation, so

@@ -2,12 +2,15 @@
 //!
 //! The request path calls [`SpendWriter::try_record`], which never waits: it puts the record
 //! in a bounded queue or, when the queue is full, drops it and counts the drop. One tokio
-//! task drains the queue and calls [`SpendSink::record_batch`] when `max_batch` records are
+//! task drains the queue and calls [`SpendSink::record_batch`] when `flush_at` records are
 //! waiting or `flush_every` has passed since the oldest waiting record arrived, whichever
-//! comes first. [`SpendWriterTask::shutdown`] writes whatever is queued before returning.
+//! comes first. A write takes, besides those, whatever else is already queued (up to
+//! `max_batch`): batches stay small while the sink keeps up — short bursts of work beside the
+//! request path — and grow into group commits when it falls behind.
+//! [`SpendWriterTask::shutdown`] writes whatever is queued before returning.
 //!
 //! Loss bound: a crash loses the records not yet written, which with a sink that keeps up is
-//! at most one batch window (`flush_every`, or `max_batch` records). A sink slower than the
+//! at most one batch window (`flush_every`, or `flush_at` records). A sink slower than the
 //! request rate lets the queue fill (up to `capacity`, all lost on a crash); past that new
 //! records are dropped and counted in `dropped`. A batch the sink refuses is counted in
 //! `failed` and not retried.
@@ -28,7 +31,9 @@ use crate::spend_sink::SpendSink;
 pub struct SpendWriterConfig {
     /// Records that may wait in the queue; more are dropped.
     pub capacity: usize,
-    /// Most records per `record_batch` call.
+    /// Records waiting that start a write at once.
+    pub flush_at: usize,
+    /// Most records per `record_batch` call (reached only when the sink fell behind).
     pub max_batch: usize,
     /// Longest a record waits before its batch is written.
     pub flush_every: Duration,
@@ -38,8 +43,12 @@ impl Default for SpendWriterConfig {
     fn default() -> Self {
         Self {
             capacity: 65_536,
-            max_batch: 512,
-            flush_every: Duration::from_millis(200),
+            // Measured with loadtest/bench/spend.sh (docs/BENCHMARKS.md): batches of up to
+            // 512 every 200 ms put a p99 step on requests sharing the writer's core; 64 every
+            // 50 ms at most does not, for the same CPU per request.
+            flush_at: 64,
+            max_batch: 4096,
+            flush_every: Duration::from_millis(50),
         }
     }
 }
@@ -86,10 +95,12 @@ impl SpendWriter {
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let (stop, stopped) = oneshot::channel();
         let counters = Arc::new(Counters::default());
+        let max_batch = config.max_batch.max(1);
         let flusher = Flusher {
             sink,
             counters: Arc::clone(&counters),
-            max_batch: config.max_batch.max(1),
+            flush_at: config.flush_at.clamp(1, max_batch),
+            max_batch,
         };
         let handle = tokio::spawn(flusher.run(rx, stopped, config.flush_every));
         let writer = Self {
@@ -145,6 +156,7 @@ impl SpendWriterTask {
 struct Flusher {
     sink: Arc<dyn SpendSink>,
     counters: Arc<Counters>,
+    flush_at: usize,
     max_batch: usize,
 }
 
@@ -155,11 +167,11 @@ impl Flusher {
         mut stop: oneshot::Receiver<()>,
         every: Duration,
     ) {
-        let mut batch = Vec::with_capacity(self.max_batch);
+        let mut batch = Vec::with_capacity(self.flush_at);
         let mut deadline: Option<Instant> = None;
         loop {
             let wait = deadline.unwrap_or_else(|| Instant::now() + every);
-            let room = self.max_batch - batch.len();
+            let room = self.flush_at.saturating_sub(batch.len()).max(1);
             tokio::select! {
                 biased;
                 _ = &mut stop => break,
@@ -168,12 +180,14 @@ impl Flusher {
                         break;
                     }
                     deadline.get_or_insert_with(|| Instant::now() + every);
-                    if batch.len() >= self.max_batch {
+                    if batch.len() >= self.flush_at {
+                        self.take_queued(&mut rx, &mut batch);
                         self.flush(&mut batch).await;
                         deadline = None;
                     }
                 }
                 () = sleep_until(wait), if deadline.is_some() => {
+                    self.take_queued(&mut rx, &mut batch);
                     self.flush(&mut batch).await;
                     deadline = None;
                 }
@@ -191,11 +205,22 @@ impl Flusher {
         }
     }
 
+    /// Adds to `batch`, up to `max_batch`, the records already waiting: a backlog is
+    /// written in fewer, larger transactions.
+    fn take_queued(&self, rx: &mut mpsc::Receiver<SpendRecord>, batch: &mut Vec<SpendRecord>) {
+        while batch.len() < self.max_batch {
+            match rx.try_recv() {
+                Ok(record) => batch.push(record),
+                Err(_) => break,
+            }
+        }
+    }
+
     async fn flush(&self, batch: &mut Vec<SpendRecord>) {
         if batch.is_empty() {
             return;
         }
-        let records = std::mem::replace(batch, Vec::with_capacity(self.max_batch));
+        let records = std::mem::replace(batch, Vec::with_capacity(self.flush_at));
         let n = records.len() as u64;
         let counter = match self.sink.record_batch(records).await {
             Ok(()) => &self.counters.written,
@@ -271,6 +296,7 @@ mod tests {
         let (sink, mut batches) = probe(None);
         let config = SpendWriterConfig {
             capacity: 16,
+            flush_at: 3,
             max_batch: 3,
             flush_every: Duration::from_secs(3600),
         };
@@ -287,6 +313,7 @@ mod tests {
         let (sink, mut batches) = probe(None);
         let config = SpendWriterConfig {
             capacity: 16,
+            flush_at: 100,
             max_batch: 100,
             flush_every: Duration::from_millis(50),
         };
@@ -305,6 +332,7 @@ mod tests {
         let (sink, mut batches) = probe(Some(Arc::clone(&gate)));
         let config = SpendWriterConfig {
             capacity: 2,
+            flush_at: 1,
             max_batch: 1,
             flush_every: Duration::from_secs(3600),
         };
@@ -336,6 +364,7 @@ mod tests {
         let (sink, mut batches) = probe(None);
         let config = SpendWriterConfig {
             capacity: 1000,
+            flush_at: 64,
             max_batch: 64,
             flush_every: Duration::from_secs(3600),
         };
@@ -356,5 +385,31 @@ mod tests {
             "a stopped writer refuses records"
         );
         assert_eq!(writer.stats().dropped, 1);
+    }
+
+    #[tokio::test]
+    async fn a_backlog_is_written_in_one_larger_batch_not_many_small_ones() {
+        let gate = Arc::new(Semaphore::new(0));
+        let (sink, mut batches) = probe(Some(Arc::clone(&gate)));
+        let config = SpendWriterConfig {
+            capacity: 1000,
+            flush_at: 2,
+            max_batch: 40,
+            flush_every: Duration::from_secs(3600),
+        };
+        let (writer, task) = SpendWriter::spawn(sink, config);
+        // The first two start a write, which waits in the sink while 50 more arrive.
+        assert!(writer.try_record(record(0)));
+        assert!(writer.try_record(record(1)));
+        tokio::task::yield_now().await;
+        for n in 2..52 {
+            assert!(writer.try_record(record(n)));
+        }
+        gate.add_permits(100);
+        assert_eq!(batches.recv().await, Some(2));
+        // The backlog goes out as batches of `max_batch`, then the rest.
+        assert_eq!(batches.recv().await, Some(40));
+        assert_eq!(batches.recv().await, Some(10));
+        assert_eq!(task.shutdown().await.written, 52);
     }
 }

@@ -93,8 +93,8 @@ impl SqliteStorage {
         configure(&reader)?;
         Ok(Self {
             db: Arc::new(Db {
-                writer: Worker::start(writer, "portcullis-sqlite-writer")?,
-                reader: Worker::start(reader, "portcullis-sqlite-reader")?,
+                writer: Worker::start(writer, "sqlite-writer")?,
+                reader: Worker::start(reader, "sqlite-reader")?,
             }),
         })
     }

@@ -13,6 +13,12 @@ use crate::spend::{
 };
 use crate::spend_sink::SpendSink;
 
+/// Rows inserted between two yields of the writer thread. The writer usually shares a core
+/// with request workers: a batch is about 9 µs of CPU per row (measured, docs/BENCHMARKS.md),
+/// so yielding every 8 rows lets a request that became ready wait for at most ~70 µs of it,
+/// not the whole batch.
+const YIELD_EVERY: usize = 8;
+
 /// Spend records in a SQLite file; see [`super::SqliteStorage`].
 #[derive(Debug, Clone)]
 pub struct SqliteSpendSink {
@@ -92,7 +98,10 @@ impl SpendSink for SqliteSpendSink {
                                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                             )
                             .map_err(db_err("writing spend"))?;
-                        for r in &records {
+                        for (i, r) in records.iter().enumerate() {
+                            if i % YIELD_EVERY == YIELD_EVERY - 1 {
+                                std::thread::yield_now();
+                            }
                             stmt.execute(params![
                                 r.time_ms,
                                 r.request_id,

@@ -136,6 +136,7 @@ async fn the_spend_writer_lands_every_record_in_the_file_by_shutdown() {
     let db = SqliteStorage::open(dir.path().join("p.db")).unwrap();
     let config = SpendWriterConfig {
         capacity: 1_000,
+        flush_at: 32,
         max_batch: 32,
         flush_every: Duration::from_secs(3600),
     };
