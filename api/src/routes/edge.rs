@@ -44,6 +44,9 @@ pub(crate) struct Edge {
     route: &'static str,
     started: Instant,
     request_id: String,
+    /// The request id is the client's `x-request-id`: admission must not use it as the
+    /// limiter's reservation id (see [`Edge::admit`]).
+    client_chose_id: bool,
     metrics: Arc<ModelMetrics>,
     stream: bool,
     state: web::Data<AppState>,
@@ -74,11 +77,12 @@ impl Edge {
         state: &web::Data<AppState>,
         req: &HttpRequest,
     ) -> Self {
+        let client_id = client_request_id(req);
         Self {
             route,
             started: Instant::now(),
-            request_id: client_request_id(req)
-                .map_or_else(|| RequestId::random().to_string(), str::to_owned),
+            client_chose_id: client_id.is_some(),
+            request_id: client_id.map_or_else(|| RequestId::random().to_string(), str::to_owned),
             metrics: route_metrics(state, route).unrouted().clone(),
             stream: false,
             state: state.clone(),
@@ -131,11 +135,22 @@ impl Edge {
         self.metrics = route_metrics(state, self.route)
             .model(request.model())
             .clone();
+        // The limiter keys a reservation (its budget amounts, parallel slots and lease) by
+        // this id, and admitting an id again replaces its reservation: a client reusing one
+        // `x-request-id` across concurrent requests would share one reservation among them.
+        // So a client-chosen id is never the reservation's; a gateway-made one is unique.
+        let fresh;
+        let reservation_id = if self.client_chose_id {
+            fresh = RequestId::random().to_string();
+            &fresh
+        } else {
+            &self.request_id
+        };
         self.governed = governance::admit(
             &state.governance,
             &key,
             request.admissible(),
-            &self.request_id,
+            reservation_id,
             unix_ms(),
         )
         .await?;

@@ -101,6 +101,38 @@ async fn a_budget_admits_only_what_its_worst_cases_fit() {
     h.stop().await;
 }
 
+/// The limiter keys each reservation by an id, and admitting an id again replaces its
+/// reservation. If that id were the client's `x-request-id`, concurrent requests sending the
+/// same one would share one reservation: each would find only one worst case reserved, and a
+/// budget that fits two would admit them all.
+#[actix_web::test]
+async fn a_reused_client_request_id_cannot_share_one_reservation() {
+    // Worst case of one request a little over $0.02 (the prompt estimate plus 10 000 output
+    // tokens at $2/M), budget $0.10: four fit.
+    let h = Harness::start_configured(
+        MockOptions::default(),
+        with_limits("{ budget_usd: \"0.10\", budget_reset: daily }"),
+    )
+    .await;
+    h.mock.script_model(
+        "upstream-gpt",
+        Behaviour::ok().latency(Duration::from_millis(300)),
+    );
+    let mut body = hello("gpt-test");
+    body["max_tokens"] = json!(10_000);
+    let sends = (0..20).map(|_| {
+        let request = h
+            .chat(Some(KEY_A), &body)
+            .header("x-request-id", "the-same-id");
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    let got = futures_util::future::join_all(sends).await;
+    let admitted = got.iter().filter(|s| **s != 429).count();
+    assert!((1..=4).contains(&admitted), "{admitted} admitted: {got:?}");
+    assert_eq!(h.mock.request_count() as usize, admitted);
+    h.stop().await;
+}
+
 #[actix_web::test]
 async fn reservation_released_on_upstream_500_leaves_no_phantom_limit() {
     let h =
