@@ -74,10 +74,9 @@ async fn a_refused_request_names_the_limit_and_says_when_to_retry() {
     h.stop().await;
 }
 
-#[actix_web::test]
-async fn a_budget_admits_only_what_its_worst_cases_fit() {
-    // Worst case of one request: ~7 prompt tokens at $1/M + 25 000 at $2/M = $0.05. The
-    // slow mock (300 ms, under the 1 s first-byte timeout) keeps both reservations open.
+/// A $0.10 daily budget on key team-a, and a mock that answers after 300 ms (under the 1 s
+/// first-byte timeout), so concurrent requests' reservations are all open at once.
+async fn budget_of_ten_cents_against_a_slow_mock() -> Harness {
     let h = Harness::start_configured(
         MockOptions::default(),
         with_limits("{ budget_usd: \"0.10\", budget_reset: daily }"),
@@ -87,6 +86,13 @@ async fn a_budget_admits_only_what_its_worst_cases_fit() {
         "upstream-gpt",
         Behaviour::ok().latency(Duration::from_millis(300)),
     );
+    h
+}
+
+#[actix_web::test]
+async fn a_budget_admits_only_what_its_worst_cases_fit() {
+    // Worst case of one request: ~7 prompt tokens at $1/M + 25 000 at $2/M = $0.05.
+    let h = budget_of_ten_cents_against_a_slow_mock().await;
     let mut body = hello("gpt-test");
     body["max_tokens"] = json!(24_990);
     let got = statuses(&h, 200, body).await;
@@ -109,15 +115,7 @@ async fn a_budget_admits_only_what_its_worst_cases_fit() {
 async fn a_reused_client_request_id_cannot_share_one_reservation() {
     // Worst case of one request a little over $0.02 (the prompt estimate plus 10 000 output
     // tokens at $2/M), budget $0.10: four fit.
-    let h = Harness::start_configured(
-        MockOptions::default(),
-        with_limits("{ budget_usd: \"0.10\", budget_reset: daily }"),
-    )
-    .await;
-    h.mock.script_model(
-        "upstream-gpt",
-        Behaviour::ok().latency(Duration::from_millis(300)),
-    );
+    let h = budget_of_ten_cents_against_a_slow_mock().await;
     let mut body = hello("gpt-test");
     body["max_tokens"] = json!(10_000);
     let sends = (0..20).map(|_| {
