@@ -76,7 +76,12 @@ impl LimiterActor {
                     match answer {
                         Ok(results) => {
                             for (reply, result) in replies.into_iter().zip(results) {
-                                let _ = reply.send(Ok(result));
+                                // A caller that gave up (its timeout, a departed client, a
+                                // cancelled handler) never holds this reservation: give it
+                                // back now rather than when its lease runs out.
+                                if let Err(Ok(Ok(orphan))) = reply.send(Ok(result)) {
+                                    actor.release_orphan(orphan.reservation, ctx);
+                                }
                             }
                         }
                         Err(e) => {
@@ -87,6 +92,19 @@ impl LimiterActor {
                     }
                     actor.flush(ctx);
                 }),
+        );
+    }
+}
+
+impl LimiterActor {
+    /// Releases a reservation admitted for a caller that is gone.
+    fn release_orphan(&mut self, reservation: Reservation, ctx: &mut Context<Self>) {
+        self.handle(
+            Finish {
+                reservation,
+                settlement: None,
+            },
+            ctx,
         );
     }
 }

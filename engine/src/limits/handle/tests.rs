@@ -4,7 +4,7 @@ use std::sync::atomic::AtomicBool;
 use actix::Arbiter;
 use portcullis_storage::StorageError;
 use portcullis_storage::limiter::{
-    AdmitResult, BucketKind, BucketTake, BudgetTake, LimiterFuture, monotonic_clock,
+    AdmitResult, BucketKind, BucketTake, BudgetTake, LimiterFuture, ParallelCap, monotonic_clock,
 };
 
 use super::*;
@@ -135,6 +135,39 @@ async fn admissions_arriving_during_a_round_trip_share_the_next_pipeline() {
     assert_eq!(batches.iter().sum::<usize>(), 20);
     assert!(batches.len() < 20, "no coalescing: {batches:?}");
     assert_eq!(limiter.mode(), LimiterMode::Redis);
+}
+
+/// Regression: an admission whose caller stopped waiting (its own timeout, a client that
+/// left, a cancelled handler) was admitted all the same and held its parallel slot and budget
+/// until the lease ran out (15 minutes by default): a phantom 429.
+#[actix::test]
+async fn an_admission_whose_caller_gave_up_is_released_not_left_to_the_lease() {
+    let backend = flaky();
+    let (limiter, _arbiter) = shared(Arc::clone(&backend), FailurePolicy::default());
+    let one_at_a_time = || Admission {
+        request_id: format!("r-{}", fastrand::u64(..)),
+        tag: "k:a".into(),
+        parallel: vec![ParallelCap {
+            name: "k:a:parallel".into(),
+            max: 1,
+        }],
+        lease_ms: 60_000,
+        ..Admission::default()
+    };
+    // The round trip takes 20 ms; the caller waits 2 ms.
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(2),
+        limiter.admit(with_budget(one_at_a_time())),
+    )
+    .await;
+    assert!(gave_up.is_err());
+    // Once that round trip has answered, the orphan is released: the slot is free.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let again = limiter
+        .admit(with_budget(one_at_a_time()))
+        .await
+        .expect("the slot was given back");
+    limiter.finish(&again, Settle::Release);
 }
 
 #[actix::test]
